@@ -1,0 +1,3 @@
+from tunecrate.cli.app import main
+
+main()

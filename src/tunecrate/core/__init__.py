@@ -1,0 +1,1 @@
+"""Domain types, reference parsing, matching and errors. Imports nothing else of tunecrate."""

@@ -1,0 +1,102 @@
+"""The one exception tree of tunecrate.
+
+Every error that reaches a user interface is a :class:`TunecrateError`; its
+message is one line that says what went wrong and, where there is one, what to
+do next. Interfaces print ``str(error)`` and exit non-zero; they never show a
+traceback for these.
+
+::
+
+    TunecrateError
+    ├── InvalidReference        a URL, URI or id that cannot be parsed
+    ├── NotFound                an id the service does not know (HTTP 404)
+    ├── ConfigurationError      missing credentials, bad settings
+    ├── ServiceError            a service answered with an error
+    │   ├── AuthError           401/403, expired or missing login
+    │   ├── RateLimited         429 whose Retry-After exceeds our bound
+    │   └── ServiceUnavailable  network outage, timeouts, 5xx
+    ├── DownloadError           the audio could not be fetched
+    ├── EncodeError             ffmpeg failed or the result is not audio
+    ├── TaggingError            mutagen could not write tags
+    ├── StorageError            disk full, permissions, unsafe names
+    └── LibraryBusy             another process holds the library lock
+"""
+
+from __future__ import annotations
+
+
+class TunecrateError(Exception):
+    """Base class: a failure with a one-line, user-facing message."""
+
+    #: Whether retrying the same operation later may succeed.
+    transient: bool = False
+
+
+class InvalidReference(TunecrateError):
+    """A URL, URI or id that tunecrate cannot parse."""
+
+
+class NotFound(TunecrateError):
+    """The service does not know the requested id (HTTP 404)."""
+
+
+class ConfigurationError(TunecrateError):
+    """Settings are missing or inconsistent (for example no client id)."""
+
+
+class ServiceError(TunecrateError):
+    """A remote service answered with an error status.
+
+    ``status`` is the HTTP status code when there was one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ServiceError):
+    """Credentials were refused (401/403) or a login is missing or expired."""
+
+
+class RateLimited(ServiceError):
+    """The service asked us to wait longer than the configured bound.
+
+    ``retry_after`` is the requested wait in seconds.
+    """
+
+    transient = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(ServiceError):
+    """The service could not be reached, timed out, or answered 5xx."""
+
+    transient = True
+
+
+class DownloadError(TunecrateError):
+    """Audio could not be downloaded from the chosen source."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class EncodeError(TunecrateError):
+    """ffmpeg failed, or its output is not decodable audio."""
+
+
+class TaggingError(TunecrateError):
+    """Tags could not be written to or read from a file."""
+
+
+class StorageError(TunecrateError):
+    """A filesystem operation failed: disk full, permissions, unsafe name."""
+
+
+class LibraryBusy(TunecrateError):
+    """Another tunecrate process is changing this library right now."""

@@ -1,0 +1,109 @@
+"""Parsing and validating Spotify references and tunecrate ids.
+
+Accepted forms (``kind`` is track, album or playlist):
+
+- ``https://open.spotify.com/<kind>/<id>``, optionally with ``/intl-xx/``
+  after the host, a query string such as ``?si=…`` and a fragment;
+- ``spotify:<kind>:<id>`` URIs (and ``spotify:user:<u>:playlist:<id>``);
+- bare 22-character base62 ids, when the caller says which kind it expects.
+
+Ids are validated against ``[0-9A-Za-z]{22}`` before they are used anywhere
+else, in particular before they become file names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import InvalidReference
+
+KINDS = ("track", "album", "playlist")
+_ID_RE = re.compile(r"^[0-9A-Za-z]{22}$")
+#: ids tunecrate stores: Spotify ids, plus the pseudo-playlist ``likes``.
+_STORED_ID_RE = re.compile(r"^(?:[0-9A-Za-z]{22}|likes)$")
+_PATH_RE = re.compile(r"^/(?:intl-[a-zA-Z_-]+/)?(?P<kind>[a-z]+)/(?P<id>[^/]+)/?$")
+_OPEN_HOSTS = {"open.spotify.com", "play.spotify.com"}
+
+
+@dataclass(frozen=True)
+class SpotifyRef:
+    """A parsed reference: ``kind`` in :data:`KINDS` and a validated ``id``."""
+
+    kind: str
+    id: str
+
+    @property
+    def url(self) -> str:
+        return f"https://open.spotify.com/{self.kind}/{self.id}"
+
+    @property
+    def uri(self) -> str:
+        return f"spotify:{self.kind}:{self.id}"
+
+
+def is_spotify_id(value: str) -> bool:
+    """True when ``value`` is a 22-character base62 Spotify id."""
+    return bool(_ID_RE.match(value))
+
+
+def validate_stored_id(value: str) -> str:
+    """Return ``value`` if it is safe to use as a stored id and file name.
+
+    Raises :class:`InvalidReference` otherwise (path separators, dots,
+    anything that is not a Spotify id or ``likes``).
+    """
+    if not isinstance(value, str) or not _STORED_ID_RE.match(value):
+        raise InvalidReference(f"not a valid id: {value!r}")
+    return value
+
+
+def parse_spotify_ref(text: str, expected: str | None = None) -> SpotifyRef:
+    """Parse a Spotify URL, URI or bare id.
+
+    ``expected`` is the kind the caller needs (``"track"``, ``"album"``,
+    ``"playlist"``); it is required for bare ids and checked for URLs and URIs.
+
+    Raises :class:`InvalidReference` with a message saying what was expected.
+    """
+    if expected is not None and expected not in KINDS:
+        raise ValueError(f"unknown kind {expected!r}")
+    raw = (text or "").strip()
+    what = expected or "Spotify"
+    if not raw:
+        raise InvalidReference(f"empty {what} reference")
+
+    if raw.lower().startswith("spotify:"):
+        parts = raw.split(":")
+        # spotify:kind:id or spotify:user:<name>:playlist:id
+        if len(parts) == 3:
+            kind, ident = parts[1], parts[2]
+        elif len(parts) == 5 and parts[1] == "user":
+            kind, ident = parts[3], parts[4]
+        else:
+            raise InvalidReference(f"malformed Spotify URI: {raw!r}")
+    elif "://" in raw or raw.startswith("open.spotify.com"):
+        split = urlsplit(raw if "://" in raw else "https://" + raw)
+        if split.scheme not in ("http", "https") or (split.hostname or "") not in _OPEN_HOSTS:
+            raise InvalidReference(
+                f"not a Spotify URL: {raw!r} (expected https://open.spotify.com/...)"
+            )
+        m = _PATH_RE.match(split.path)
+        if not m:
+            raise InvalidReference(f"unrecognised Spotify URL path: {split.path!r}")
+        kind, ident = m.group("kind"), m.group("id")
+    else:
+        if expected is None:
+            raise InvalidReference(
+                f"{raw!r} is not a Spotify URL or URI; a bare id needs a known kind"
+            )
+        kind, ident = expected, raw
+
+    if kind not in KINDS:
+        raise InvalidReference(f"unsupported Spotify link type {kind!r} in {raw!r}")
+    if expected is not None and kind != expected:
+        raise InvalidReference(f"expected a {expected} link, got a {kind} link: {raw!r}")
+    if not _ID_RE.match(ident):
+        raise InvalidReference(f"malformed Spotify {kind} id {ident!r} (want 22 letters/digits)")
+    return SpotifyRef(kind, ident)

@@ -1,0 +1,135 @@
+"""SQLModel tables of the catalogue.
+
+Invariant kept by the library: a Track row with ``status == "downloaded"``
+always points at a complete file under the storage root (``path`` is relative
+to it, e.g. ``tracks/4u/4uLU6hMCjMI75M1A2tKUQC.mp3``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class TrackStatus:
+    """Values of :attr:`Track.status`."""
+
+    PENDING = "pending"          # known, not fetched yet
+    DOWNLOADED = "downloaded"    # file present at ``path``
+    UNRESOLVED = "unresolved"    # no candidate scored high enough
+    REVIEW = "review"            # a candidate awaits the user's confirmation
+    FAILED = "failed"            # fetch/encode failed; ``reason`` says why
+    SKIPPED = "skipped"          # the user said "don't download"
+
+
+class Track(SQLModel, table=True):
+    """One track of the library, keyed by its Spotify track id.
+
+    ``artists``/``album_artists`` are JSON lists of names. ``duration_ms`` is
+    Spotify's duration. ``source_url``/``source_provider``/``match_score``
+    describe the recording the file was made from. ``wanted`` is True when the
+    user added the track directly (``tunecrate track``/``album``), which keeps
+    it even when no playlist references it. ``size_bytes`` is the file size.
+    """
+
+    track_id: str = Field(primary_key=True)
+    title: str
+    artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    album: str = ""
+    album_artists: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    duration_ms: int = 0
+    track_number: Optional[int] = None
+    track_total: Optional[int] = None
+    disc_number: Optional[int] = None
+    release_date: Optional[str] = None
+    explicit: bool = False
+    isrc: Optional[str] = Field(default=None, index=True)
+    cover_url: Optional[str] = None
+    status: str = Field(default=TrackStatus.PENDING, index=True)
+    reason: Optional[str] = None
+    path: Optional[str] = None
+    size_bytes: Optional[int] = None
+    source_url: Optional[str] = None
+    source_provider: Optional[str] = None
+    match_score: Optional[float] = None
+    wanted: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Playlist(SQLModel, table=True):
+    """A mirrored playlist, or the pseudo-playlist ``likes`` (Liked Songs).
+
+    ``kind`` is ``"playlist"`` or ``"likes"``. ``snapshot_id`` is Spotify's
+    version of the playlist as last synced.
+    """
+
+    playlist_id: str = Field(primary_key=True)
+    kind: str = "playlist"
+    title: str
+    owner: Optional[str] = None
+    description: Optional[str] = None
+    snapshot_id: Optional[str] = None
+    cover_url: Optional[str] = None
+    synced_at: Optional[datetime] = None
+
+
+class PlaylistEntry(SQLModel, table=True):
+    """One position of a playlist. A track listed twice has two entries."""
+
+    __table_args__ = (UniqueConstraint("playlist_id", "position"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    playlist_id: str = Field(foreign_key="playlist.playlist_id", index=True)
+    position: int
+    track_id: str = Field(foreign_key="track.track_id", index=True)
+
+
+class DecisionKind:
+    """Values of :attr:`MatchDecision.kind`."""
+
+    PINNED = "pinned"      # the user chose the source
+    SKIPPED = "skipped"    # the user said "don't download"
+    AUTO = "auto"          # the matcher chose (or failed to choose)
+
+
+class MatchDecision(SQLModel, table=True):
+    """How a track's recording was chosen, and the candidates considered.
+
+    ``source`` is a URL or an absolute local path. ``candidates`` is a JSON list
+    of the best candidates with their scores and components, best first.
+    """
+
+    track_id: str = Field(primary_key=True, foreign_key="track.track_id")
+    kind: str = DecisionKind.AUTO
+    source: Optional[str] = None
+    provider: Optional[str] = None
+    score: Optional[float] = None
+    components: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    candidates: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    """A long operation (load, sync) and how it ended.
+
+    ``status`` is ``"running"``, ``"done"`` or ``"failed"``; ``summary`` holds
+    the counts reported to the user.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str
+    target: str
+    status: str = "running"
+    pid: Optional[int] = None
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: Optional[str] = None
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None

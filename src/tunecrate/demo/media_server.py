@@ -1,0 +1,179 @@
+"""A loopback media host: serves audio files and cover images over HTTP.
+
+It stands in for the places audio and artwork come from (YouTube's media
+servers, Spotify's image CDN). yt-dlp's generic extractor downloads its audio
+like any direct media link; covers are fetched like ``i.scdn.co`` images.
+
+::
+
+    with MediaServer() as media:
+        url = media.add_file("song.webm", Path("song.webm"))
+        media.drop_next("song.webm", after_bytes=10_000)   # cut the next response short
+        ...
+        media.requests            # [(method, path, range header), ...]
+
+Supports ``GET`` and ``HEAD`` with single ``Range: bytes=a-b`` requests.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_CHUNK = 64 * 1024
+_TYPES = {".webm": "audio/webm", ".opus": "audio/ogg", ".ogg": "audio/ogg", ".m4a": "audio/mp4",
+          ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".jpg": "image/jpeg",
+          ".png": "image/png"}
+
+
+class MediaServer:
+    """Threaded HTTP server on 127.0.0.1 serving registered files under ``/media/<name>``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._files: dict[str, Path] = {}
+        self._faults: dict[str, list[tuple[str, int]]] = {}
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_HEAD(self) -> None:
+                server._serve(self, head=True)
+
+            def do_GET(self) -> None:
+                server._serve(self, head=False)
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/media/{quote(name)}"
+
+    def add_file(self, name: str, path: Path) -> str:
+        """Serve ``path`` as ``/media/<name>``; return its URL."""
+        with self._lock:
+            self._files[name] = Path(path)
+        return self.url(name)
+
+    def drop_next(self, name: str, after_bytes: int, times: int = 1) -> None:
+        """Close the connection after ``after_bytes`` bytes of the next ``times`` GETs of ``name``."""
+        with self._lock:
+            self._faults.setdefault(name, []).extend([("drop", after_bytes)] * times)
+
+    def fail_next(self, name: str, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` requests for ``name`` with HTTP ``status``."""
+        with self._lock:
+            self._faults.setdefault(name, []).extend([("status", status)] * times)
+
+    def start(self) -> "MediaServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="media-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "MediaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- request handling -------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        path = unquote(urlsplit(handler.path).path)
+        name = path.removeprefix("/media/")
+        range_header = handler.headers.get("Range")
+        with self._lock:
+            self.requests.append((handler.command, path, range_header))
+            source = self._files.get(name) if path.startswith("/media/") else None
+            fault = None
+            if source is not None and self._faults.get(name) and not head:
+                fault = self._faults[name].pop(0)
+        if source is None or not source.is_file():
+            self._send_error(handler, 404)
+            return
+        if fault and fault[0] == "status":
+            self._send_error(handler, fault[1])
+            return
+
+        size = source.stat().st_size
+        start, end = 0, size - 1
+        status = 200
+        m = _RANGE.match(range_header or "")
+        if m and (m.group(1) or m.group(2)):
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+            else:
+                start = max(0, size - int(m.group(2)))
+            if start >= size:
+                handler.send_response(416)
+                handler.send_header("Content-Range", f"bytes */{size}")
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return
+            status = 206
+        length = end - start + 1
+        handler.send_response(status)
+        ctype = _TYPES.get(source.suffix.lower()) or mimetypes.guess_type(source.name)[0]
+        handler.send_header("Content-Type", ctype or "application/octet-stream")
+        handler.send_header("Content-Length", str(length))
+        handler.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        handler.end_headers()
+        if head:
+            return
+        limit = fault[1] if fault and fault[0] == "drop" else None
+        sent = 0
+        try:
+            with open(source, "rb") as fh:
+                fh.seek(start)
+                while sent < length:
+                    want = min(_CHUNK, length - sent)
+                    if limit is not None:
+                        want = min(want, limit - sent)
+                        if want <= 0:
+                            break
+                    chunk = fh.read(want)
+                    if not chunk:
+                        break
+                    handler.wfile.write(chunk)
+                    sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        if limit is not None:
+            handler.close_connection = True
+            try:
+                handler.wfile.flush()
+                handler.connection.shutdown(2)
+            except OSError:
+                pass
+
+    @staticmethod
+    def _send_error(handler: BaseHTTPRequestHandler, status: int) -> None:
+        body = b"error"
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)

@@ -1,0 +1,476 @@
+"""The :class:`Library`: one object that owns settings, catalogue, layout and pipeline.
+
+Every interface (typer CLI, smart CLI, Python programs) is a thin layer over
+it. Operations that change the library take an inter-process lock
+(``<data_root>/tunecrate.lock``); listing operations do not, and may run
+while a load or sync is in progress (SQLite WAL).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from tunecrate.core.errors import InvalidReference, LibraryBusy, NotFound, StorageError
+from tunecrate.core.ids import parse_spotify_ref
+from tunecrate.core.settings import Settings
+from tunecrate.core.types import PlaylistInfo, SkippedEntry, TrackInfo
+from tunecrate.db.engine import open_engine
+from tunecrate.db.models import (
+    DecisionKind, Job, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow,
+)
+from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
+from tunecrate.services.download import local_source_path
+from tunecrate.storage.layout import Layout
+
+#: Outcome statuses in the order summaries print them.
+SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "failed")
+
+
+@dataclass
+class LoadReport:
+    """What a load did. ``counts`` maps each of :data:`SUMMARY_KEYS` to a number of tracks.
+
+    ``failures`` lists ``(track_id, title, status, reason)`` for every track
+    that did not end downloaded or present; ``skipped_entries`` the source
+    entries that could not become tracks (null, local, episode, unavailable).
+    """
+
+    kind: str
+    id: str
+    title: str
+    track_count: int
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+    skipped_entries: list[SkippedEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts.get("failed")
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "id": self.id, "title": self.title, "track_count": self.track_count,
+            "counts": self.counts,
+            "failures": [dict(zip(("track_id", "title", "status", "reason"), f)) for f in self.failures],
+            "skipped_entries": [asdict(s) for s in self.skipped_entries],
+            "warnings": self.warnings,
+        }
+
+
+def track_json(row: Track, layout: Layout) -> dict:
+    """The listing shape of a track row (``tunecrate tracks --json``)."""
+    return {
+        "track_id": row.track_id, "title": row.title, "artists": list(row.artists),
+        "album": row.album, "album_artists": list(row.album_artists), "isrc": row.isrc,
+        "duration_ms": row.duration_ms,
+        "path": str(layout.root / row.path) if row.path else None,
+        "size_bytes": row.size_bytes, "status": row.status, "reason": row.reason,
+        "source_url": row.source_url, "source_provider": row.source_provider,
+        "match_score": row.match_score,
+    }
+
+
+def track_info(row: Track) -> TrackInfo:
+    """The :class:`TrackInfo` stored in a row."""
+    return TrackInfo(
+        track_id=row.track_id, title=row.title, artists=tuple(row.artists), album=row.album,
+        album_artists=tuple(row.album_artists), duration_ms=row.duration_ms,
+        track_number=row.track_number, track_total=row.track_total, disc_number=row.disc_number,
+        release_date=row.release_date, explicit=row.explicit, isrc=row.isrc, cover_url=row.cover_url,
+    )
+
+
+class Library:
+    """A tunecrate library: catalogue (SQLite), files (storage root) and the pipeline.
+
+    Build it with :meth:`open`. Pass ``spotify`` or ``providers`` to replace
+    the services built from settings (for example a source you wrote).
+    """
+
+    def __init__(self, settings: Settings, *, spotify=None, providers=None) -> None:
+        self.settings = settings
+        self.layout = Layout(settings.storage_root)
+        try:
+            self.layout.ensure()
+            self.engine = open_engine(settings.database_path)
+        except OSError as exc:
+            raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
+        self._spotify = spotify
+        self._providers = providers
+        self._providers_lock = threading.Lock()
+        self._lock_path = settings.data_root / "tunecrate.lock"
+
+    @classmethod
+    def open(cls, **overrides) -> "Library":
+        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
+        return cls(Settings.load(**overrides))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- services ---------------------------------------------------------------
+
+    @property
+    def spotify(self):
+        """The Spotify source (:class:`tunecrate.services.spotify.SpotifySource`), built lazily."""
+        if self._spotify is None:
+            from tunecrate.services.spotify import SpotifySource
+
+            s = self.settings
+            self._spotify = SpotifySource(
+                client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
+                api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
+                max_retry_after_s=s.spotify_max_retry_after,
+            )
+        return self._spotify
+
+    def providers(self):
+        """The search providers, in the order they are tried (built lazily, once)."""
+        with self._providers_lock:
+            if self._providers is None:
+                from tunecrate.services.providers import build_providers
+
+                self._providers = build_providers(self.settings.providers)
+            return self._providers
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.settings, self.layout, self.engine, self.providers)
+
+    # -- locking and repair ---------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the library's write lock; repair leftovers of an interrupted run first.
+
+        Raises :class:`LibraryBusy` when another process holds it.
+        """
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise LibraryBusy(
+                f"another tunecrate process is changing the library at {self.settings.data_root}; "
+                "wait for it to finish and try again"
+            ) from None
+        try:
+            self.repair()
+            yield
+        finally:
+            lock.release()
+
+    def repair(self) -> dict[str, int]:
+        """Make the catalogue agree with the disk after a crash.
+
+        Empties ``tmp/`` and marks rows whose file is missing as pending, so the
+        next load or sync fetches them again. Call with the write lock held.
+        Returns counts: ``{"tmp_removed": n, "missing_files": n}``.
+        """
+        removed = self.layout.clean_tmp()
+        missing = 0
+        with Session(self.engine) as session:
+            rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
+            for row in rows:
+                if not row.path or not (self.layout.root / row.path).is_file():
+                    row.status, row.path, row.size_bytes = TrackStatus.PENDING, None, None
+                    row.reason = "file missing; will be fetched again"
+                    session.add(row)
+                    missing += 1
+            session.commit()
+        return {"tmp_removed": len(removed), "missing_files": missing}
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load(self, ref: str, progress: ProgressCallback | None = None,
+             cancel: threading.Event | None = None) -> LoadReport:
+        """Load a Spotify track, album or playlist given by URL or URI (the kind is detected)."""
+        parsed = parse_spotify_ref(ref)
+        return {"track": self.load_track, "album": self.load_album,
+                "playlist": self.load_playlist}[parsed.kind](ref, progress, cancel)
+
+    def load_track(self, ref: str, progress: ProgressCallback | None = None,
+                   cancel: threading.Event | None = None) -> LoadReport:
+        """Fetch one track into the library, kept as added directly by the user."""
+        track_id = parse_spotify_ref(ref, "track").id
+        track = self.spotify.track(track_id)
+        info = PlaylistInfo(kind="track", playlist_id=track_id, title=f"{track.artist} - {track.title}",
+                            entries=(track,))
+        return self._load(info, progress, cancel, wanted=True)
+
+    def load_album(self, ref: str, progress: ProgressCallback | None = None,
+                   cancel: threading.Event | None = None) -> LoadReport:
+        """Fetch every track of an album, kept as added directly by the user."""
+        album = self.spotify.album(parse_spotify_ref(ref, "album").id)
+        return self._load(album, progress, cancel, wanted=True)
+
+    def load_playlist(self, ref: str, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None) -> LoadReport:
+        """Mirror a playlist: fetch its tracks, then record its ordered entries."""
+        playlist = self.spotify.playlist(parse_spotify_ref(ref, "playlist").id)
+        return self._load(playlist, progress, cancel, wanted=False)
+
+    def _load(self, info: PlaylistInfo, progress, cancel, *, wanted: bool) -> LoadReport:
+        with self.writing():
+            job_id = self._start_job("load", f"{info.kind}:{info.playlist_id}")
+            self.upsert_tracks(info.entries, wanted=wanted)
+            outcomes = self.pipeline().run(info.entries, progress, cancel)
+            if info.kind in ("playlist", "likes"):
+                self.write_playlist(info)
+            report = self._report(info, outcomes)
+            self._finish_job(job_id, report)
+            return report
+
+    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, wanted: bool = False) -> None:
+        """Insert or refresh metadata rows; status, file and source are kept."""
+        unique = {t.track_id: t for t in tracks}
+        if not unique:
+            return
+        with Session(self.engine) as session:
+            existing = {
+                row.track_id: row
+                for row in session.exec(select(Track).where(Track.track_id.in_(list(unique))))
+            }
+            for track in unique.values():
+                row = existing.get(track.track_id) or Track(track_id=track.track_id, title=track.title)
+                row.title = track.title
+                row.artists = list(track.artists)
+                row.album = track.album
+                row.album_artists = list(track.album_artists)
+                row.duration_ms = track.duration_ms
+                row.track_number = track.track_number
+                row.track_total = track.track_total
+                row.disc_number = track.disc_number
+                row.release_date = track.release_date
+                row.explicit = track.explicit
+                row.isrc = track.isrc
+                row.cover_url = track.cover_url or row.cover_url
+                row.wanted = row.wanted or wanted
+                row.updated_at = utcnow()
+                session.add(row)
+            session.commit()
+
+    def write_playlist(self, info: PlaylistInfo) -> None:
+        """Record a playlist and its ordered entries in one transaction, then its JSON file.
+
+        Readers see either the old entries or the new ones, never a mix.
+        """
+        positions = [s.position for s in info.skipped]
+        entry_positions = _entry_positions(len(info.entries), positions)
+        with Session(self.engine) as session:
+            row = session.get(Playlist, info.playlist_id) or Playlist(playlist_id=info.playlist_id, title=info.title)
+            row.kind = info.kind
+            row.title = info.title
+            row.owner = info.owner
+            row.description = info.description
+            row.snapshot_id = info.snapshot_id
+            row.cover_url = info.cover_url
+            row.synced_at = utcnow()
+            session.add(row)
+            session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == info.playlist_id))
+            session.add_all(
+                PlaylistEntry(playlist_id=info.playlist_id, position=pos, track_id=t.track_id)
+                for pos, t in zip(entry_positions, info.entries)
+            )
+            session.commit()
+        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info))
+
+    def _report(self, info: PlaylistInfo, outcomes: dict[str, Outcome]) -> LoadReport:
+        report = LoadReport(kind=info.kind, id=info.playlist_id, title=info.title,
+                            track_count=len(info.entries), counts={k: 0 for k in SUMMARY_KEYS},
+                            skipped_entries=list(info.skipped))
+        for outcome in outcomes.values():
+            key = outcome.status if outcome.status in report.counts else "failed"
+            if outcome.status == TrackStatus.PENDING:
+                key = "failed"
+            report.counts[key] += 1
+            report.warnings.extend(f"{outcome.title}: {w}" for w in outcome.warnings)
+            if outcome.status not in ("downloaded", "present"):
+                report.failures.append((outcome.track_id, outcome.title, outcome.status, outcome.reason or ""))
+        return report
+
+    def _start_job(self, kind: str, target: str) -> int:
+        with Session(self.engine) as session:
+            job = Job(kind=kind, target=target, pid=os.getpid())
+            session.add(job)
+            session.commit()
+            return job.id
+
+    def _finish_job(self, job_id: int, report: LoadReport) -> None:
+        with Session(self.engine) as session:
+            job = session.get(Job, job_id)
+            job.status = "done" if report.ok else "failed"
+            job.summary = report.counts
+            job.finished_at = utcnow()
+            session.add(job)
+            session.commit()
+
+    # -- listing -------------------------------------------------------------------
+
+    def tracks(self) -> list[dict]:
+        """Every track, by artist then title, as :func:`track_json` dicts."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(Track)).all()
+        rows.sort(key=lambda r: ([a.casefold() for a in r.artists], r.title.casefold()))
+        return [track_json(r, self.layout) for r in rows]
+
+    def playlists(self) -> list[dict]:
+        """Every playlist: ``playlist_id``, ``kind``, ``title``, ``track_count``, ``snapshot_id``, …"""
+        with Session(self.engine) as session:
+            rows = session.exec(select(Playlist).order_by(Playlist.title)).all()
+            counts: dict[str, int] = {}
+            downloaded: dict[str, int] = {}
+            for pid, status in session.exec(
+                select(PlaylistEntry.playlist_id, Track.status).join(Track, Track.track_id == PlaylistEntry.track_id)
+            ):
+                counts[pid] = counts.get(pid, 0) + 1
+                downloaded[pid] = downloaded.get(pid, 0) + (status == TrackStatus.DOWNLOADED)
+        return [{
+            "playlist_id": r.playlist_id, "kind": r.kind, "title": r.title, "owner": r.owner,
+            "track_count": counts.get(r.playlist_id, 0), "downloaded": downloaded.get(r.playlist_id, 0),
+            "snapshot_id": r.snapshot_id,
+            "synced_at": r.synced_at.isoformat() + "Z" if r.synced_at else None,
+        } for r in rows]
+
+    def playlist_local(self, playlist_id: str) -> dict:
+        """One playlist with its tracks in playlist order. Raises :class:`NotFound`."""
+        with Session(self.engine) as session:
+            row = session.get(Playlist, playlist_id)
+            if row is None:
+                raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
+            pairs = session.exec(
+                select(PlaylistEntry, Track).join(Track, Track.track_id == PlaylistEntry.track_id)
+                .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
+            ).all()
+        tracks = []
+        for entry, track in pairs:
+            item = track_json(track, self.layout)
+            item["position"] = entry.position
+            tracks.append(item)
+        return {"playlist_id": row.playlist_id, "kind": row.kind, "title": row.title,
+                "owner": row.owner, "snapshot_id": row.snapshot_id, "track_count": len(tracks),
+                "tracks": tracks}
+
+    # -- match decisions ------------------------------------------------------------
+
+    def resolve_track_id(self, ref: str) -> str:
+        """The track id of a Spotify track URL, URI or bare id. Raises :class:`InvalidReference`."""
+        return parse_spotify_ref(ref, "track").id
+
+    def match_set(self, track_ref: str, source: str) -> dict:
+        """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
+
+        The pin wins over search. A track already downloaded from another source
+        is fetched again on its next load. Raises :class:`InvalidReference` for a
+        source that is neither an http(s) URL nor an existing file.
+        """
+        track_id = self.resolve_track_id(track_ref)
+        source = _normalise_source(source)
+        with self.writing():
+            with Session(self.engine) as session:
+                known = session.get(Track, track_id) is not None
+            if not known:
+                self.upsert_tracks([self.spotify.track(track_id)])
+            return self._pin(track_id, source)
+
+    def _pin(self, track_id: str, source: str) -> dict:
+        with Session(self.engine) as session:
+            decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
+            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
+            decision.score, decision.decided_at = None, utcnow()
+            session.add(decision)
+            row = session.get(Track, track_id)
+            if row.status != TrackStatus.DOWNLOADED or row.source_url != source:
+                self._requeue(row)
+            session.add(row)
+            session.commit()
+            return self._decision_json(decision, row)
+
+    def match_clear(self, track_ref: str) -> bool:
+        """Forget the decision about a track (pinned or skipped); return whether there was one."""
+        track_id = self.resolve_track_id(track_ref)
+        with self.writing(), Session(self.engine) as session:
+            decision = session.get(MatchDecision, track_id)
+            if decision is None:
+                return False
+            session.delete(decision)
+            row = session.get(Track, track_id)
+            if row is not None and row.status in (TrackStatus.SKIPPED, TrackStatus.REVIEW, TrackStatus.UNRESOLVED):
+                row.status, row.reason = TrackStatus.PENDING, None
+                session.add(row)
+            session.commit()
+            return True
+
+    def match_list(self) -> list[dict]:
+        """Every recorded decision, pinned and skipped first."""
+        with Session(self.engine) as session:
+            pairs = session.exec(
+                select(MatchDecision, Track).join(Track, Track.track_id == MatchDecision.track_id)
+            ).all()
+        order = {DecisionKind.PINNED: 0, DecisionKind.SKIPPED: 1, DecisionKind.AUTO: 2}
+        pairs.sort(key=lambda p: (order.get(p[0].kind, 3), p[1].title.casefold()))
+        return [self._decision_json(d, t) for d, t in pairs]
+
+    @staticmethod
+    def _decision_json(decision: MatchDecision, row: Track) -> dict:
+        return {"track_id": row.track_id, "title": row.title, "artists": list(row.artists),
+                "decision": decision.kind, "source": decision.source, "provider": decision.provider,
+                "score": decision.score, "status": row.status}
+
+    def _requeue(self, row: Track) -> None:
+        """Mark a track to be fetched again. A downloaded file stays until a new one replaces it
+        (the pipeline refetches when the pinned source differs from the file's source)."""
+        if row.status != TrackStatus.DOWNLOADED:
+            row.status, row.reason = TrackStatus.PENDING, None
+
+
+def _normalise_source(source: str) -> str:
+    local = local_source_path(source)
+    if local is not None:
+        local = local.expanduser().absolute()
+        if not local.is_file():
+            raise InvalidReference(f"no such audio file: {local}")
+        return str(local)
+    if not source.startswith(("http://", "https://")):
+        raise InvalidReference(f"a source must be an http(s) URL or a local file path, not {source!r}")
+    return source
+
+
+def _entry_positions(count: int, skipped_positions: Sequence[int]) -> list[int]:
+    """Source positions of the usable entries: 0..N with the skipped ones left out."""
+    skipped = set(skipped_positions)
+    positions, pos = [], 0
+    while len(positions) < count:
+        if pos not in skipped:
+            positions.append(pos)
+        pos += 1
+    return positions
+
+
+def playlist_document(info: PlaylistInfo) -> dict:
+    """The ``playlists/<id>.json`` document: metadata, ordered track ids and each track's metadata."""
+    tracks = {}
+    for t in info.entries:
+        tracks.setdefault(t.track_id, {k: v for k, v in asdict(t).items() if v not in (None, "", ())})
+    return {
+        "format": 1, "kind": info.kind, "playlist_id": info.playlist_id, "title": info.title,
+        "owner": info.owner, "description": info.description, "snapshot_id": info.snapshot_id,
+        "cover_url": info.cover_url, "track_ids": [t.track_id for t in info.entries],
+        "tracks": tracks,
+    }
+

@@ -1,0 +1,386 @@
+"""The per-track pipeline: resolve → fetch → encode → tag → place → record.
+
+:class:`Pipeline` takes tracks whose metadata rows already exist and brings
+each to a final status, concurrently (one worker thread per configured
+worker, each with its own yt-dlp instance). Encoding runs in ffmpeg
+subprocesses, so threads are enough to keep every core busy.
+
+Per track:
+
+1. *present*: a downloaded row whose file exists is never fetched again; a
+   complete file left by an interrupted run (its tags name the track) is
+   adopted instead of fetched;
+2. *resolve*: a pinned source wins; a skipped track is left alone; otherwise
+   the providers are searched in order and the matcher decides (accepted,
+   held for review, or unresolved) — the best candidates are recorded;
+3. *fetch* with retries and exponential backoff on transient errors;
+4. *encode* to ``tmp/`` with ffmpeg, *tag* with mutagen (cover art included;
+   a cover that fails to download only warns), *place* with fsync +
+   ``os.replace``;
+5. *record* the row: status, path, size, source and score, in one short
+   transaction. A failure never replaces or removes a good file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tunecrate.core.errors import DownloadError, ServiceError, TunecrateError
+from tunecrate.core.matching import Thresholds, decide, explain
+from tunecrate.core.settings import Settings
+from tunecrate.core.types import Candidate, Match, TrackInfo
+from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
+from tunecrate.services.download import Fetcher
+from tunecrate.services.ffmpeg import encode_mp3, find_ffmpeg
+from tunecrate.services.providers import Provider
+from tunecrate.services.tagging import Cover, read_tags, sniff_image_mime, write_tags
+from tunecrate.storage.layout import Layout
+
+#: How many candidates per track are kept for review and ``match show``.
+KEPT_CANDIDATES = 5
+
+
+@dataclass
+class Outcome:
+    """How one track ended. ``status`` is a :class:`TrackStatus` value or ``"present"``."""
+
+    track_id: str
+    title: str
+    status: str
+    reason: str | None = None
+    source: str | None = None
+    provider: str | None = None
+    score: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    """Progress event: ``stage`` is ``"resolving"``, ``"fetching"``, ``"encoding"`` or ``"done"``."""
+
+    track: TrackInfo
+    stage: str
+    outcome: Outcome | None = None
+
+
+ProgressCallback = Callable[[TrackEvent], None]
+
+
+def candidate_record(match: Match) -> dict:
+    """A JSON-ready dict of a scored candidate (stored in MatchDecision.candidates)."""
+    c = match.candidate
+    return {
+        "url": c.url, "title": c.title, "artist": c.artist, "duration_ms": c.duration_ms,
+        "provider": c.provider, "isrc": c.isrc, "verified": c.verified, "album": c.album,
+        "score": round(match.score.total, 4), "components": match.score.components,
+        "rejected": match.score.rejected, "why": explain(match),
+    }
+
+
+class _CoverCache:
+    """Downloads cover images once per URL (album tracks share them)."""
+
+    def __init__(self, timeout_s: float = 15.0) -> None:
+        self._lock = threading.Lock()
+        self._covers: dict[str, Cover | str] = {}
+        self._timeout = timeout_s
+        self._client = None
+
+    def get(self, url: str) -> Cover:
+        """Return the cover at ``url``. Raises :class:`DownloadError` with the reason."""
+        with self._lock:
+            cached = self._covers.get(url)
+            if cached is None:
+                cached = self._covers[url] = self._download(url)
+        if isinstance(cached, str):
+            raise DownloadError(cached)
+        return cached
+
+    def _download(self, url: str) -> Cover | str:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout, follow_redirects=True)
+        try:
+            response = self._client.get(url)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            return f"cover art not downloaded ({url}): {exc}"
+        mime = sniff_image_mime(response.content)
+        if mime is None:
+            return f"cover art at {url} is not a JPEG or PNG image"
+        return Cover(response.content, mime)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+class Pipeline:
+    """Brings tracks to their final status. See the module docstring for the stages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        layout: Layout,
+        engine: Engine,
+        providers: Callable[[], Sequence[Provider]],
+    ) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.engine = engine
+        self._providers = providers
+        self._ffmpeg = find_ffmpeg(settings.ffmpeg)
+        defaults = Thresholds()
+        self.thresholds = Thresholds(
+            accept=settings.accept_threshold if settings.accept_threshold is not None else defaults.accept,
+            review=settings.review_threshold if settings.review_threshold is not None else defaults.review,
+        )
+        self._local = threading.local()
+        self._covers = _CoverCache()
+        self._fetchers: list[Fetcher] = []
+        self._fetchers_lock = threading.Lock()
+
+    def run(
+        self,
+        tracks: Sequence[TrackInfo],
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Outcome]:
+        """Process each distinct track once; return outcomes by track id.
+
+        Rows for the tracks must exist. ``cancel``, when set, stops workers
+        from starting new tracks (tracks in flight finish or fail cleanly).
+        """
+        unique = list({t.track_id: t for t in tracks}.values())
+        outcomes: dict[str, Outcome] = {}
+        notify = progress or (lambda event: None)
+
+        def work(track: TrackInfo) -> Outcome:
+            if cancel is not None and cancel.is_set():
+                outcome = Outcome(track.track_id, track.title, TrackStatus.PENDING, "cancelled")
+            else:
+                outcome = self._process(track, notify)
+            notify(TrackEvent(track, "done", outcome))
+            return outcome
+
+        try:
+            workers = max(1, min(self.settings.workers, len(unique)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tunecrate") as pool:
+                for outcome in pool.map(work, unique):
+                    outcomes[outcome.track_id] = outcome
+        finally:
+            self.close()
+        return outcomes
+
+    def close(self) -> None:
+        with self._fetchers_lock:
+            for fetcher in self._fetchers:
+                fetcher.close()
+            self._fetchers.clear()
+        self._covers.close()
+
+    # -- one track ---------------------------------------------------------------
+
+    def _process(self, track: TrackInfo, notify: ProgressCallback) -> Outcome:
+        with Session(self.engine) as session:
+            row = session.get(Track, track.track_id)
+            decision = session.get(MatchDecision, track.track_id)
+            row_status = row.status if row else None
+            row_path = row.path if row else None
+            row_source = row.source_url if row else None
+            decision_kind = decision.kind if decision else None
+            decision_source = decision.source if decision else None
+            decision_provider = decision.provider if decision else None
+            decision_score = decision.score if decision else None
+        final = self.layout.track_path(track.track_id)
+
+        repin = decision_kind == DecisionKind.PINNED and decision_source != row_source
+        if row_status == TrackStatus.DOWNLOADED and row_path and final.is_file() and not repin:
+            return Outcome(track.track_id, track.title, "present")
+        if decision_kind == DecisionKind.SKIPPED:
+            outcome = Outcome(track.track_id, track.title, TrackStatus.SKIPPED, "marked \"don't download\"")
+            self._record(track, outcome)
+            return outcome
+        adopted = self._adopt(track, final, decision_source if repin else None)
+        if adopted is not None:
+            return adopted
+
+        try:
+            notify(TrackEvent(track, "resolving"))
+            if decision_kind == DecisionKind.PINNED and decision_source:
+                chosen = Candidate(decision_source, track.title, track.artist, None, "pinned")
+                score = None
+            elif (decision_kind == DecisionKind.AUTO and decision_source
+                  and decision_score is not None and decision_score >= self.thresholds.accept):
+                chosen = Candidate(decision_source, track.title, track.artist, None, decision_provider or "auto")
+                score = decision_score
+            else:
+                resolved = self._resolve(track)
+                if isinstance(resolved, Outcome):
+                    self._record(track, resolved)
+                    return resolved
+                chosen, score = resolved
+            outcome = self._fetch_and_place(track, chosen, score, final, notify)
+        except TunecrateError as exc:
+            outcome = Outcome(track.track_id, track.title, TrackStatus.FAILED, str(exc))
+        self._record(track, outcome)
+        return outcome
+
+    def _adopt(self, track: TrackInfo, final: Path, want_source: str | None) -> Outcome | None:
+        """Take over a complete file whose row was not updated (crash after placing it).
+
+        With ``want_source``, only a file made from that source is taken over.
+        """
+        if not final.is_file():
+            return None
+        try:
+            found = read_tags(final)
+        except TunecrateError:
+            found = None
+        if found is None or found.track.track_id != track.track_id:
+            return None
+        if want_source is not None and found.source_url != want_source:
+            return None
+        outcome = Outcome(
+            track.track_id, track.title, TrackStatus.DOWNLOADED,
+            source=found.source_url, provider=found.source_provider, score=found.match_score,
+        )
+        self._record(track, outcome)
+        return outcome
+
+    def _resolve(self, track: TrackInfo) -> tuple[Candidate, float] | Outcome:
+        """Search the providers in order until the matcher accepts a candidate."""
+        providers = self._providers()
+        if not providers:
+            return Outcome(track.track_id, track.title, TrackStatus.UNRESOLVED,
+                           "no provider configured and no pinned source (see `tunecrate match set`)")
+        candidates: list[Candidate] = []
+        errors: list[str] = []
+        verdict = None
+        for provider in providers:
+            try:
+                candidates.extend(self._with_retries(lambda: provider.search(track)))
+            except ServiceError as exc:
+                errors.append(str(exc))
+                continue
+            verdict = decide(track, candidates, self.thresholds)
+            if verdict.status == "accepted":
+                break
+        if verdict is None:
+            return Outcome(track.track_id, track.title, TrackStatus.FAILED, "; ".join(errors))
+        kept = [candidate_record(m) for m in verdict.ranked[:KEPT_CANDIDATES]]
+        best = verdict.best
+        self._record_decision(track.track_id, best, kept)
+        if verdict.status == "accepted" and best is not None:
+            return best.candidate, best.score.total
+        if best is None:
+            reason = "no candidate found" if not candidates else "every candidate was rejected"
+            status = TrackStatus.UNRESOLVED
+        else:
+            status = TrackStatus.REVIEW if verdict.status == "review" else TrackStatus.UNRESOLVED
+            reason = (f"best candidate scored {best.score.total:.2f}, below {self.thresholds.accept:.2f} "
+                      f"({best.candidate.title!r} by {best.candidate.artist}); see `tunecrate match show`")
+        if errors:
+            reason += f" (provider errors: {'; '.join(errors)})"
+        return Outcome(track.track_id, track.title, status, reason,
+                       score=best.score.total if best else None)
+
+    def _fetch_and_place(
+        self, track: TrackInfo, chosen: Candidate, score: float | None, final: Path,
+        notify: ProgressCallback,
+    ) -> Outcome:
+        notify(TrackEvent(track, "fetching"))
+        fetcher = self._fetcher()
+        source_path, owned = self._with_retries(lambda: fetcher.fetch(chosen.url))
+        warnings: list[str] = []
+        tmp = self.layout.tmp_file(suffix=".mp3")
+        try:
+            notify(TrackEvent(track, "encoding"))
+            encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
+            cover = None
+            if track.cover_url:
+                try:
+                    cover = self._covers.get(track.cover_url)
+                except DownloadError as exc:
+                    warnings.append(str(exc))
+            write_tags(tmp, track, source_url=chosen.url, source_provider=chosen.provider,
+                       match_score=score, cover=cover)
+            self.layout.install(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+            if owned:
+                source_path.unlink(missing_ok=True)
+        return Outcome(track.track_id, track.title, TrackStatus.DOWNLOADED, source=chosen.url,
+                       provider=chosen.provider, score=score, warnings=warnings)
+
+    def _with_retries(self, call):
+        """Run ``call``, retrying transient failures with exponential backoff (0.5 s, 1 s, 2 s…)."""
+        attempts = max(1, self.settings.download_retries)
+        for attempt in range(attempts):
+            try:
+                return call()
+            except TunecrateError as exc:
+                if not exc.transient or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _fetcher(self) -> Fetcher:
+        fetcher = getattr(self._local, "fetcher", None)
+        if fetcher is None:
+            work_dir = self.layout.tmp_dir_for("dl-")
+            fetcher = self._local.fetcher = Fetcher(work_dir, retries=self.settings.download_retries)
+            with self._fetchers_lock:
+                self._fetchers.append(fetcher)
+        return fetcher
+
+    # -- recording -------------------------------------------------------------
+
+    def _record(self, track: TrackInfo, outcome: Outcome) -> None:
+        """Write the outcome to the track's row. A good file is never un-recorded."""
+        with Session(self.engine) as session:
+            row = session.get(Track, track.track_id)
+            if row is None:
+                return
+            if outcome.status == TrackStatus.DOWNLOADED:
+                final = self.layout.track_path(track.track_id)
+                row.status = TrackStatus.DOWNLOADED
+                row.path = self.layout.track_relpath(track.track_id)
+                row.size_bytes = final.stat().st_size
+                row.source_url = outcome.source
+                row.source_provider = outcome.provider
+                row.match_score = outcome.score
+                row.reason = "; ".join(outcome.warnings) or None
+            elif row.status == TrackStatus.DOWNLOADED and self.layout.track_path(track.track_id).is_file():
+                row.reason = outcome.reason
+            else:
+                row.status = outcome.status
+                row.reason = outcome.reason
+                row.path = None
+                row.size_bytes = None
+            row.updated_at = utcnow()
+            session.add(row)
+            session.commit()
+
+    def _record_decision(self, track_id: str, best: Match | None, kept: list[dict]) -> None:
+        with Session(self.engine) as session:
+            decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
+            if decision.kind != DecisionKind.AUTO:
+                return
+            decision.source = best.candidate.url if best else None
+            decision.provider = best.candidate.provider if best else None
+            decision.score = best.score.total if best else None
+            decision.components = dict(best.score.components) if best else {}
+            decision.candidates = kept
+            decision.decided_at = utcnow()
+            session.add(decision)
+            session.commit()

@@ -1,0 +1,154 @@
+"""The on-disk layout of a library and its atomic file operations.
+
+::
+
+    <storage_root>/
+      tracks/<first two chars of id>/<track_id>.mp3   the audio, complete files only
+      tmp/                                            work files; emptied at start
+      playlists/<playlist_id>.json                    metadata + ordered track ids
+
+Every file reaches its final place only complete: it is written under
+``tmp/`` (same filesystem), flushed and fsynced, then ``os.replace``d, and the
+directory is fsynced. Ids are validated before they become paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from tunecrate.core.errors import StorageError
+from tunecrate.core.ids import validate_stored_id
+
+TRACK_SUFFIX = ".mp3"
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Layout:
+    """Paths and atomic operations under one storage root.
+
+    All methods raise :class:`StorageError` for filesystem failures (disk
+    full, permissions) and :class:`InvalidReference` for unsafe ids.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tracks_dir = self.root / "tracks"
+        self.tmp_dir = self.root / "tmp"
+        self.playlists_dir = self.root / "playlists"
+
+    def ensure(self) -> None:
+        """Create the directories of the layout."""
+        try:
+            for d in (self.tracks_dir, self.tmp_dir, self.playlists_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create library folders under {self.root}: {exc}") from exc
+
+    # -- paths -----------------------------------------------------------------
+
+    def track_relpath(self, track_id: str) -> str:
+        """``tracks/<prefix>/<id>.mp3``, relative to the root, with ``/`` separators."""
+        validate_stored_id(track_id)
+        return f"tracks/{track_id[:2]}/{track_id}{TRACK_SUFFIX}"
+
+    def track_path(self, track_id: str) -> Path:
+        return self.root / self.track_relpath(track_id)
+
+    def resolve(self, relpath: str) -> Path:
+        """The absolute path of a stored relative path, refusing escapes."""
+        path = (self.root / relpath).resolve()
+        root = self.root.resolve()
+        if root not in path.parents:
+            raise StorageError(f"path {relpath!r} escapes the library root")
+        return path
+
+    def playlist_json_path(self, playlist_id: str) -> Path:
+        validate_stored_id(playlist_id)
+        return self.playlists_dir / f"{playlist_id}.json"
+
+    def iter_track_files(self) -> Iterator[Path]:
+        """Every ``*.mp3`` under ``tracks/``."""
+        if self.tracks_dir.is_dir():
+            yield from self.tracks_dir.glob(f"*/*{TRACK_SUFFIX}")
+
+    # -- tmp ---------------------------------------------------------------------
+
+    def tmp_file(self, suffix: str = "") -> Path:
+        """A fresh, empty, uniquely named file under ``tmp/``."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp_dir, suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    def tmp_dir_for(self, prefix: str) -> Path:
+        """A fresh directory under ``tmp/`` (for downloads that pick their own names)."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.tmp_dir, prefix=prefix))
+
+    def stray_tmp(self) -> list[Path]:
+        """What sits under ``tmp/`` now."""
+        if not self.tmp_dir.is_dir():
+            return []
+        return sorted(self.tmp_dir.iterdir())
+
+    def clean_tmp(self) -> list[Path]:
+        """Remove everything under ``tmp/`` (leftovers of an interrupted run); return what went."""
+        removed = self.stray_tmp()
+        for p in removed:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        return removed
+
+    # -- atomic placement -------------------------------------------------------------
+
+    def install(self, tmp: Path, dest: Path) -> int:
+        """Move a complete file from ``tmp/`` to ``dest`` atomically; return its size in bytes.
+
+        The file is fsynced before the rename and the directory after it, so a
+        crash leaves either the old file or the new one, never a partial one.
+        """
+        try:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            size = tmp.stat().st_size
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+            fsync_dir(dest.parent)
+            return size
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"cannot place {dest.name}: {exc.strerror or exc}") from exc
+
+    def write_bytes(self, dest: Path, data: bytes) -> None:
+        """Write ``data`` to ``dest`` atomically (through ``tmp/``)."""
+        tmp = self.tmp_file(suffix=dest.suffix)
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"cannot write {dest.name}: {exc.strerror or exc}") from exc
+        self.install(tmp, dest)
+
+    def write_json(self, dest: Path, obj: Any) -> None:
+        """Write ``obj`` as UTF-8 JSON to ``dest`` atomically."""
+        self.write_bytes(dest, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
