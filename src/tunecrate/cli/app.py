@@ -14,10 +14,34 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from tunecrate.core.errors import TunecrateError
 
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(code)
+
+
+class _Commands(TyperGroup):
+    """The top-level group: turns tunecrate errors into one stderr line and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TunecrateError as exc:
+            raise _fail(str(exc)) from None
+        except OSError as exc:
+            raise _fail(exc.strerror or str(exc)) from None
+        except Exception as exc:
+            if not type(exc).__module__.startswith("sqlalchemy"):
+                raise
+            raise _fail(f"the library database failed: {str(exc).splitlines()[0]}") from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="tunecrate",
     help="Mirror Spotify playlists, albums, tracks and Liked Songs into a local library of tagged MP3s.",
     no_args_is_help=True,
@@ -212,20 +236,5 @@ def demo(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning tunecrate errors into one line on stderr."""
-    try:
-        app()
-    except TunecrateError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except OSError as exc:
-        sys.stderr.write(f"error: {exc.strerror or exc}\n")
-        sys.exit(1)
-    except Exception as exc:
-        if not type(exc).__module__.startswith("sqlalchemy"):
-            raise
-        sys.stderr.write(f"error: the library database failed: {str(exc).splitlines()[0]}\n")
-        sys.exit(1)
+    """Console entry point."""
+    app()

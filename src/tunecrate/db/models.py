@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """The current time in UTC (timezone-aware)."""
+    return datetime.now(timezone.utc)
 
 
 class TrackStatus:

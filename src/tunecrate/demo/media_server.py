@@ -20,6 +20,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import threading
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -29,6 +30,16 @@ _CHUNK = 64 * 1024
 _TYPES = {".webm": "audio/webm", ".opus": "audio/ogg", ".ogg": "audio/ogg", ".m4a": "audio/mp4",
           ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".jpg": "image/jpeg",
           ".png": "image/png"}
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded loopback server that does not print tracebacks when a client hangs up."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class MediaServer:
@@ -53,8 +64,7 @@ class MediaServer:
             def do_GET(self) -> None:
                 server._serve(self, head=False)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietHTTPServer((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -344,7 +344,7 @@ class Library:
             "playlist_id": r.playlist_id, "kind": r.kind, "title": r.title, "owner": r.owner,
             "track_count": counts.get(r.playlist_id, 0), "downloaded": downloaded.get(r.playlist_id, 0),
             "snapshot_id": r.snapshot_id,
-            "synced_at": r.synced_at.isoformat() + "Z" if r.synced_at else None,
+            "synced_at": r.synced_at.isoformat() if r.synced_at else None,
         } for r in rows]
 
     def playlist_local(self, playlist_id: str) -> dict:
