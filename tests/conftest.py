@@ -72,5 +72,5 @@ class Cli:
 @pytest.fixture
 def cli(world, roots) -> Cli:
     env = {**world.environment(), "TUNECRATE_STORAGE_ROOT": str(roots["storage_root"]),
-           "TUNECRATE_DATA_ROOT": str(roots["data_root"]), "TUNECRATE_WORKERS": "2"}
+           "TUNECRATE_DATA_ROOT": str(roots["data_root"]), "TUNECRATE_WORKERS": "2", "COLUMNS": "200"}
     return Cli(env)

@@ -9,6 +9,7 @@ Heavy modules are imported inside commands so ``tunecrate --help`` is fast.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Optional
@@ -69,6 +70,9 @@ def _global(
         None, "--data", help="Data root for the database and tokens [env TUNECRATE_DATA_ROOT; default ./data]."),
 ) -> None:
     state.storage, state.data = storage, data
+    # Errors reach the user as one line each; libraries must not log them again.
+    for noisy in ("spotipy", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
 def open_library(**overrides):

@@ -68,9 +68,8 @@ class PlaylistInfo:
     """An ordered list of tracks from a source: a playlist, an album or Liked Songs.
 
     ``kind`` is ``"playlist"``, ``"album"`` or ``"likes"``. ``entries`` holds
-    the tracks in source order (a track listed twice appears twice);
-    ``positions[i]`` is the source position of ``entries[i]``. ``skipped``
-    reports entries that could not be used. ``snapshot_id`` is Spotify's
+    the tracks in source order (a track listed twice appears twice); ``skipped``
+    reports the entries that could not be used, with their source positions. ``snapshot_id`` is Spotify's
     playlist version (``None`` for albums and Liked Songs).
     """
 

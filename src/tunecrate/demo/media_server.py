@@ -20,26 +20,17 @@ from __future__ import annotations
 import mimetypes
 import re
 import threading
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from tunecrate.demo._http import QuietHTTPServer
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 _TYPES = {".webm": "audio/webm", ".opus": "audio/ogg", ".ogg": "audio/ogg", ".m4a": "audio/mp4",
           ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".jpg": "image/jpeg",
           ".png": "image/png"}
-
-
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A threaded loopback server that does not print tracebacks when a client hangs up."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class MediaServer:
@@ -54,6 +45,7 @@ class MediaServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
@@ -92,7 +84,8 @@ class MediaServer:
             self._faults.setdefault(name, []).extend([("status", status)] * times)
 
     def start(self) -> "MediaServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="media-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="media-server", daemon=True)
         self._thread.start()
         return self
 

@@ -23,6 +23,7 @@ Per track:
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -185,6 +186,7 @@ class Pipeline:
         with self._fetchers_lock:
             for fetcher in self._fetchers:
                 fetcher.close()
+                shutil.rmtree(fetcher.work_dir, ignore_errors=True)
             self._fetchers.clear()
         self._covers.close()
 
