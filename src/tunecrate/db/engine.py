@@ -42,7 +42,9 @@ def open_engine(path: Path) -> Engine:
     event.listen(engine, "connect", _on_connect)
     with engine.begin() as conn:
         version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{path} was written by a newer tunecrate (schema {version})")
+        SQLModel.metadata.create_all(conn)  # creates missing tables only
         if version < SCHEMA_VERSION:
-            SQLModel.metadata.create_all(conn)
             conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
     return engine

@@ -104,11 +104,13 @@ class DecisionKind:
 class MatchDecision(SQLModel, table=True):
     """How a track's recording was chosen, and the candidates considered.
 
+    Keyed by Spotify track id but not tied to a Track row: a user's pin or
+    skip outlives the track's removal and applies again if it comes back.
     ``source`` is a URL or an absolute local path. ``candidates`` is a JSON list
     of the best candidates with their scores and components, best first.
     """
 
-    track_id: str = Field(primary_key=True, foreign_key="track.track_id")
+    track_id: str = Field(primary_key=True)
     kind: str = DecisionKind.AUTO
     source: Optional[str] = None
     provider: Optional[str] = None
