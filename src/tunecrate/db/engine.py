@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
+from tunecrate.core.errors import StorageError
+
 from . import models  # noqa: F401  (registers the tables)
 
 SCHEMA_VERSION = 1
@@ -43,7 +45,7 @@ def open_engine(path: Path) -> Engine:
     with engine.begin() as conn:
         version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{path} was written by a newer tunecrate (schema {version})")
+            raise StorageError(f"{path} was written by a newer tunecrate (schema {version}); upgrade tunecrate")
         SQLModel.metadata.create_all(conn)  # creates missing tables only
         if version < SCHEMA_VERSION:
             conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
