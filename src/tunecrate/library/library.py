@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import InvalidReference, LibraryBusy, NotFound, StorageError
+from tunecrate.core.errors import InvalidReference, LibraryBusy, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import parse_spotify_ref
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import PlaylistInfo, SkippedEntry, TrackInfo
@@ -27,8 +27,12 @@ from tunecrate.db.models import (
     DecisionKind, Job, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow,
 )
 from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
+from tunecrate.library.sync import SyncPlan, diff_entries
 from tunecrate.services.download import local_source_path
 from tunecrate.storage.layout import Layout
+
+#: The id of the pseudo-playlist that mirrors the user's Liked Songs.
+LIKES = "likes"
 
 #: Outcome statuses in the order summaries print them.
 SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "failed")
@@ -36,11 +40,14 @@ SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "fai
 
 @dataclass
 class LoadReport:
-    """What a load did. ``counts`` maps each of :data:`SUMMARY_KEYS` to a number of tracks.
+    """What a load or sync did. ``counts`` maps each of :data:`SUMMARY_KEYS` to a number of tracks.
 
     ``failures`` lists ``(track_id, title, status, reason)`` for every track
     that did not end downloaded or present; ``skipped_entries`` the source
     entries that could not become tracks (null, local, episode, unavailable).
+    For playlists, ``plan`` holds the sync plan; ``up_to_date`` is True when
+    the snapshot short-circuit applied; ``pruned`` lists the track ids whose
+    rows and files were removed afterwards.
     """
 
     kind: str
@@ -51,19 +58,39 @@ class LoadReport:
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)
     skipped_entries: list[SkippedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    plan: SyncPlan | None = None
+    up_to_date: bool = False
+    dry_run: bool = False
+    pruned: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.counts.get("failed")
 
     def to_json(self) -> dict:
-        return {
+        result = {
             "kind": self.kind, "id": self.id, "title": self.title, "track_count": self.track_count,
             "counts": self.counts,
             "failures": [dict(zip(("track_id", "title", "status", "reason"), f)) for f in self.failures],
             "skipped_entries": [asdict(s) for s in self.skipped_entries],
             "warnings": self.warnings,
+            "up_to_date": self.up_to_date, "dry_run": self.dry_run, "pruned": self.pruned,
         }
+        if self.plan is not None:
+            result.update(added=len(self.plan.added), removed=len(self.plan.removed),
+                          kept=self.plan.kept, moved=len(self.plan.moved), plan=self.plan.to_json())
+        return result
+
+
+@dataclass
+class _LocalPlaylist:
+    """A playlist as the library holds it: its ordered ``(track_id, title)`` entries."""
+
+    title: str
+    kind: str
+    snapshot_id: str | None
+    entries: list[tuple[str, str]]
+    all_present: bool
 
 
 def track_json(row: Track, layout: Layout) -> dict:
@@ -220,18 +247,183 @@ class Library:
         return self._load(album, progress, cancel, wanted=True)
 
     def load_playlist(self, ref: str, progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None) -> LoadReport:
-        """Mirror a playlist: fetch its tracks, then record its ordered entries."""
-        playlist = self.spotify.playlist(parse_spotify_ref(ref, "playlist").id)
-        return self._load(playlist, progress, cancel, wanted=False)
+                      cancel: threading.Event | None = None, *, keep_orphans: bool = False) -> LoadReport:
+        """Mirror a playlist: fetch its tracks, then record its ordered entries (a full sync)."""
+        playlist_id = parse_spotify_ref(ref, "playlist").id
+        return self._sync(playlist_id, progress, cancel, dry_run=False, keep_orphans=keep_orphans,
+                          short_circuit=False)
+
+    def load_likes(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                   *, keep_orphans: bool = False) -> LoadReport:
+        """Mirror the user's Liked Songs as the pseudo-playlist ``likes`` (needs `tunecrate login`)."""
+        return self._sync(LIKES, progress, cancel, dry_run=False, keep_orphans=keep_orphans, short_circuit=False)
+
+    def sync(self, target: str, *, dry_run: bool = False, keep_orphans: bool = False,
+             progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> LoadReport:
+        """Bring one playlist (URL, URI, id, or ``likes``) in step with Spotify.
+
+        When its snapshot is unchanged and every entry's file is present, this
+        makes one light request and nothing else. Otherwise it fetches the
+        added tracks, writes the new ordered entries in one transaction, then
+        prunes tracks nothing wants any more (unless ``keep_orphans``).
+        ``dry_run`` returns the plan and changes nothing.
+        """
+        return self._sync(self.playlist_id(target), progress, cancel, dry_run=dry_run,
+                          keep_orphans=keep_orphans, short_circuit=True)
+
+    def sync_all(self, *, dry_run: bool = False, keep_orphans: bool = False,
+                 progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                 ) -> list[tuple[str, LoadReport | TunecrateError]]:
+        """Sync every playlist of the library; a failing playlist does not stop the others.
+
+        Returns ``(playlist_id, report or error)`` pairs.
+        """
+        with Session(self.engine) as session:
+            ids = list(session.exec(select(Playlist.playlist_id).order_by(Playlist.title)))
+        results: list[tuple[str, LoadReport | TunecrateError]] = []
+        for playlist_id in ids:
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                results.append((playlist_id, self.sync(playlist_id, dry_run=dry_run, keep_orphans=keep_orphans,
+                                                       progress=progress, cancel=cancel)))
+            except TunecrateError as exc:
+                results.append((playlist_id, exc))
+        return results
+
+    @staticmethod
+    def playlist_id(target: str) -> str:
+        """The playlist id of a URL, URI, bare id or ``likes``. Raises :class:`InvalidReference`."""
+        target = target.strip()
+        return LIKES if target == LIKES else parse_spotify_ref(target, "playlist").id
+
+    def _remote_snapshot(self, playlist_id: str) -> str:
+        if playlist_id == LIKES:
+            return self.spotify.saved_tracks_snapshot()
+        return self.spotify.playlist_snapshot(playlist_id)
+
+    def _remote(self, playlist_id: str) -> PlaylistInfo:
+        if playlist_id == LIKES:
+            snapshot = self.spotify.saved_tracks_snapshot()
+            return replace(self.spotify.saved_tracks(), snapshot_id=snapshot)
+        return self.spotify.playlist(playlist_id)
+
+    def _local_playlist(self, playlist_id: str) -> _LocalPlaylist | None:
+        with Session(self.engine) as session:
+            row = session.get(Playlist, playlist_id)
+            if row is None:
+                return None
+            entries = session.exec(
+                select(PlaylistEntry.track_id, Track.title, Track.status, Track.path)
+                .join(Track, Track.track_id == PlaylistEntry.track_id)
+                .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
+            ).all()
+        root = self.layout.root
+        all_present = all(status == TrackStatus.DOWNLOADED and path and (root / path).is_file()
+                          for _, _, status, path in entries)
+        return _LocalPlaylist(row.title, row.kind, row.snapshot_id,
+                              [(track_id, title) for track_id, title, _, _ in entries], all_present)
+
+    def _sync(self, playlist_id: str, progress, cancel, *, dry_run: bool, keep_orphans: bool,
+              short_circuit: bool) -> LoadReport:
+        local = self._local_playlist(playlist_id)
+        if short_circuit and local is not None and local.snapshot_id and local.all_present:
+            if self._remote_snapshot(playlist_id) == local.snapshot_id:
+                unique = len({t for t, _ in local.entries})
+                counts = {k: 0 for k in SUMMARY_KEYS}
+                counts["present"] = unique
+                plan = SyncPlan(playlist_id, local.title, local.snapshot_id, local.snapshot_id,
+                                kept=len(local.entries))
+                return LoadReport(kind=local.kind, id=playlist_id, title=local.title,
+                                  track_count=len(local.entries), counts=counts, plan=plan,
+                                  up_to_date=True, dry_run=dry_run)
+        info = self._remote(playlist_id)
+        plan = self._plan(info, local)
+        if dry_run:
+            report = LoadReport(kind=info.kind, id=playlist_id, title=info.title, track_count=len(info.entries),
+                                counts={k: 0 for k in SUMMARY_KEYS}, skipped_entries=list(info.skipped),
+                                plan=plan, dry_run=True)
+            return report
+        with self.writing():
+            job_id = self._start_job("sync", playlist_id)
+            self.upsert_tracks(info.entries)
+            todo = self._needing_fetch(info.entries)
+            outcomes = self.pipeline().run(todo, progress, cancel) if todo else {}
+            self.write_playlist(info)
+            pruned = [] if keep_orphans else self.prune(plan.prune)
+            report = self._report(info, outcomes)
+            report.plan, report.pruned = plan, pruned
+            self._finish_job(job_id, report)
+            return report
+
+    def _plan(self, info: PlaylistInfo, local: _LocalPlaylist | None) -> SyncPlan:
+        old = local.entries if local is not None else []
+        new = [(t.track_id, t.title) for t in info.entries]
+        added, removed, moved, kept = diff_entries(old, new)
+        plan = SyncPlan(info.playlist_id, info.title, local.snapshot_id if local else None, info.snapshot_id,
+                        added=added, removed=removed, moved=moved, kept=kept)
+        plan.fetch = [t.track_id for t in self._needing_fetch(info.entries)]
+        plan.prune = self._orphans_after({e.track_id for e in removed} - {t for t, _ in new}, info.playlist_id)
+        return plan
+
+    def _needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
+        """The distinct tracks that are not downloaded with their file present (or whose pin changed)."""
+        unique = {t.track_id: t for t in tracks}
+        with Session(self.engine) as session:
+            rows = {r.track_id: r for r in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
+            pins = {d.track_id: d.source for d in session.exec(
+                select(MatchDecision).where(MatchDecision.track_id.in_(list(unique)),
+                                            MatchDecision.kind == DecisionKind.PINNED))}
+        todo = []
+        for track_id, track in unique.items():
+            row = rows.get(track_id)
+            present = (row is not None and row.status == TrackStatus.DOWNLOADED and row.path
+                       and (self.layout.root / row.path).is_file())
+            if not present or (track_id in pins and pins[track_id] != row.source_url):
+                todo.append(track)
+        return todo
+
+    def _orphans_after(self, candidates: set[str], playlist_id: str) -> list[str]:
+        """Of ``candidates``, the tracks no other playlist references and the user did not add directly."""
+        if not candidates:
+            return []
+        with Session(self.engine) as session:
+            referenced = set(session.exec(
+                select(PlaylistEntry.track_id).where(PlaylistEntry.track_id.in_(list(candidates)),
+                                                     PlaylistEntry.playlist_id != playlist_id)))
+            wanted = set(session.exec(
+                select(Track.track_id).where(Track.track_id.in_(list(candidates)), Track.wanted == True)))  # noqa: E712
+        return sorted(candidates - referenced - wanted)
+
+    def prune(self, candidates: Sequence[str]) -> list[str]:
+        """Remove the rows, then the files, of those ``candidates`` that nothing wants; return their ids.
+
+        A track is wanted while any playlist references it or the user added it
+        directly. Rows go first (one transaction), files after: a crash in
+        between leaves only files without rows, which `gc` removes.
+        """
+        if not candidates:
+            return []
+        with Session(self.engine) as session:
+            referenced = set(session.exec(
+                select(PlaylistEntry.track_id).where(PlaylistEntry.track_id.in_(list(candidates)))))
+            rows = session.exec(select(Track).where(Track.track_id.in_(list(candidates)))).all()
+            doomed = [r for r in rows if r.track_id not in referenced and not r.wanted]
+            for row in doomed:
+                session.delete(row)
+                decision = session.get(MatchDecision, row.track_id)
+                if decision is not None and decision.kind == DecisionKind.AUTO:
+                    session.delete(decision)
+            session.commit()
+        for row in doomed:
+            self.layout.track_path(row.track_id).unlink(missing_ok=True)
+        return [r.track_id for r in doomed]
 
     def _load(self, info: PlaylistInfo, progress, cancel, *, wanted: bool) -> LoadReport:
         with self.writing():
             job_id = self._start_job("load", f"{info.kind}:{info.playlist_id}")
             self.upsert_tracks(info.entries, wanted=wanted)
-            outcomes = self.pipeline().run(info.entries, progress, cancel)
-            if info.kind in ("playlist", "likes"):
-                self.write_playlist(info)
+            outcomes = self.pipeline().run(self._needing_fetch(info.entries), progress, cancel)
             report = self._report(info, outcomes)
             self._finish_job(job_id, report)
             return report
@@ -266,12 +458,14 @@ class Library:
             session.commit()
 
     def write_playlist(self, info: PlaylistInfo) -> None:
-        """Record a playlist and its ordered entries in one transaction, then its JSON file.
+        """Record a playlist and its ordered entries in one transaction.
 
-        Readers see either the old entries or the new ones, never a mix.
+        The JSON file is written first and the database second: a crash in
+        between leaves the old snapshot id in the database, so the next sync
+        does the work again. Readers see the old entries or the new, never a mix.
         """
-        positions = [s.position for s in info.skipped]
-        entry_positions = _entry_positions(len(info.entries), positions)
+        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info))
+        entry_positions = _entry_positions(len(info.entries), [s.position for s in info.skipped])
         with Session(self.engine) as session:
             row = session.get(Playlist, info.playlist_id) or Playlist(playlist_id=info.playlist_id, title=info.title)
             row.kind = info.kind
@@ -288,12 +482,12 @@ class Library:
                 for pos, t in zip(entry_positions, info.entries)
             )
             session.commit()
-        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info))
 
     def _report(self, info: PlaylistInfo, outcomes: dict[str, Outcome]) -> LoadReport:
         report = LoadReport(kind=info.kind, id=info.playlist_id, title=info.title,
                             track_count=len(info.entries), counts={k: 0 for k in SUMMARY_KEYS},
                             skipped_entries=list(info.skipped))
+        report.counts["present"] = len({t.track_id for t in info.entries} - set(outcomes))
         for outcome in outcomes.values():
             key = outcome.status if outcome.status in report.counts else "failed"
             if outcome.status == TrackStatus.PENDING:
