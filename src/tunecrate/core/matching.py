@@ -1,0 +1,880 @@
+"""Scoring candidate recordings against a track, and deciding on a match.
+
+A :class:`~tunecrate.core.types.Candidate` (a YouTube Music song, a YouTube
+video, a local file, a pinned URL) is scored against the
+:class:`~tunecrate.core.types.TrackInfo` that Spotify describes. As in beets'
+``autotag/distance.py``, the score is a sum of named, weighted components, so
+that a user can be told why a candidate lost:
+
+==============  ==========================================================
+component       contribution
+==============  ==========================================================
+``title``       ``WEIGHTS["title"]`` × title similarity in ``[0, 1]``
+``artist``      ``WEIGHTS["artist"]`` × artist similarity in ``[0, 1]``
+``duration``    ``WEIGHTS["duration"]`` × duration closeness in ``[0, 1]``
+``verified``    ``WEIGHTS["verified"]`` when the provider vouches for it
+``version``     ``0`` or a negative penalty (acoustic, demo, wrong remix…)
+``isrc``        ``1.0`` when the ISRCs are equal (then it is the only
+                component and the total is 1.0), else ``0.0``
+==============  ==========================================================
+
+``Score.total`` is the sum of those components, clipped to ``[0, 1]``. One
+more key, ``duration_delta_s``, records the measured difference (candidate
+minus track, in seconds) and is absent when either duration is unknown; it is
+a measurement, not a contribution.
+
+Hard version mismatches (a live, remix, cover, karaoke, instrumental, sped
+up, slowed, nightcore or 8D recording where the track is none of these) are
+rejected outright: ``Score.rejected`` names the reason and the total is 0.
+A version the Spotify title itself names (``"Song - Live at Wembley"``,
+``"Song (X Remix)"``) is not a mismatch.
+
+Titles are compared after :func:`normalize_title`, which removes feature
+credits, remaster and edition tags and video noise, so that
+``"Artist - Song (Official Video) [HD]"`` and ``"Song - Remastered 2011"``
+both come down to the song's name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from tunecrate.core.types import Candidate, Match, Score, TrackInfo
+
+__all__ = [
+    "WEIGHTS",
+    "Decision",
+    "Thresholds",
+    "decide",
+    "explain",
+    "normalize_title",
+    "rank",
+    "score",
+    "version_tags",
+]
+
+#: Weight of each positive component; a perfect, verified candidate totals 1.0.
+WEIGHTS: dict[str, float] = {"title": 0.35, "artist": 0.35, "duration": 0.25, "verified": 0.05}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where totals turn into decisions (totals are in ``[0, 1]``).
+
+    ``total >= accept``: the match is taken without asking;
+    ``review <= total < accept``: the best candidate is suggested to the
+    user; below ``review``: the track stays unresolved.
+    Raises ``ValueError`` unless ``0 <= review <= accept <= 1``.
+    """
+
+    accept: float = 0.86
+    review: float = 0.72
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.review <= self.accept <= 1.0:
+            raise ValueError(
+                f"thresholds must satisfy 0 <= review <= accept <= 1, "
+                f"got review={self.review} accept={self.accept}"
+            )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :func:`decide` for one track.
+
+    ``status`` is ``"accepted"``, ``"review"`` or ``"unresolved"``; ``best``
+    is the top match that was not rejected (``None`` when every candidate
+    was rejected or there were none); ``ranked`` holds every match, best
+    first, rejected ones last.
+    """
+
+    status: str
+    best: Match | None
+    ranked: tuple[Match, ...]
+
+
+# --------------------------------------------------------------------------
+# Text normalisation
+# --------------------------------------------------------------------------
+
+_TRANSLATE = str.maketrans(
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "–": "-",
+        "—": "-",
+        "―": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "`": "'",
+        "´": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "«": '"',
+        "»": '"',
+        "「": '"',
+        "」": '"',
+        "『": '"',
+        "』": '"',
+        "《": '"',
+        "》": '"',
+        "〈": '"',
+        "〉": '"',
+        "【": "[",
+        "】": "]",
+        "〔": "[",
+        "〕": "]",
+        "〖": "[",
+        "〗": "]",
+    }
+)
+
+
+def _fold(text: str) -> str:
+    """NFKC, casefold, strip accents from Latin letters, unify dashes, quotes, brackets.
+
+    Accents are only dropped after Latin base letters, so Japanese dakuten and
+    other scripts keep their marks.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch) and kept and ord(kept[-1]) < 0x250:
+            continue
+        kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)).translate(_TRANSLATE)
+
+
+def _words(folded: str) -> str:
+    """Turn folded text into space-separated word tokens (``"Don't"`` → ``"dont"``).
+
+    ``&`` and ``+`` and a lone ``n`` become ``and``; ``$`` becomes ``s``
+    (``Ke$ha``); ``!`` inside a word becomes ``i`` (``P!nk``). Every other
+    non-word character separates words. Works for any script.
+    """
+    text = re.sub(r"(?<=\w)'(?=\w)", "", folded)
+    text = re.sub(r"(?<=\w)!(?=\w)", "i", text)
+    text = text.replace("$", "s").replace("&", " and ").replace("+", " and ")
+    text = re.sub(r"[\W_]+", " ", text)
+    return " ".join("and" if w == "n" else w for w in text.split())
+
+
+def _compact(text: str) -> str:
+    """Words of ``text`` without spaces: ``"The Beatles"`` → ``"thebeatles"``."""
+    return _words(_fold(text)).replace(" ", "")
+
+
+_FEAT_BRACKET = re.compile(r"[(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s[^)\]]*[)\]]")
+_FEAT_INLINE = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s.*?(?=\s[-|]\s|[(\[]|$)")
+_BRACKET = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]|\{([^{}]*)\}")
+_PART_SEPARATOR = re.compile(r"\s+[-~]+\s+|\s*\|+\s*|\s+//\s+|\s+/\s+")
+_QUOTED = re.compile(r"\"([^\"]+)\"|(?:^|(?<=\s))'([^']+)'(?=\s|$|[^\w])")
+
+#: Phrases that say nothing about which recording it is (on word tokens). They
+#: are safe to drop even from a dash-separated part of a title.
+_NOISE_PHRASES = (
+    r"(?:official|officiel|oficial|ufficiale|offizielles?)(?: (?:music|lyric|hd))?"
+    r"(?: (?:video|videoclip|audio|clip))?",
+    r"(?:music|lyrics?|hd|4k) (?:video|audio)",
+    r"(?:video|audio|clip|videoclip) (?:oficial|officiel|ufficiale)",
+    r"lyrics?|letras?|paroles|testo|songtext|with lyrics|hd|hq|uhd|4k|8k|1080p|720p|hi res",
+    r"mv|m v|visuali[sz]er|animated video|audio only|premiere|out now",
+    r"(?:digital(?:ly)? )?remaster(?:ed)?|remasterizado|remasterise[de]?|\d{4}",
+    r"(?:single|album|original|mono|stereo|\d{4}|remastered|remaster|bonus|special|"
+    r"deluxe|digital|lp|7|12) version|original mix",
+    r"(?:super )?(?:deluxe|expanded|anniversary|special|legacy|collectors?|\d+(?:st|nd|rd|th)"
+    r"(?: anniversary)?)(?: edition)?|edition",
+    r"mono|stereo|bonus track|bonus|full (?:video )?song|video song|new song",
+    r"colou?r coded|eng|rom|han|sub(?:s|titles|titulado|titulada)?|espanol",
+    r"from\b.*|soundtrack|ost|motion picture|prod\b.*|produced by\b.*",
+    r"가사|歌詞|和訳|公式",
+)
+_NOISE = re.compile(r"\b(?:" + "|".join(_NOISE_PHRASES) + r")\b")
+#: Inside brackets even bare words such as "(Audio)" or "(Version)" are noise.
+_BRACKET_NOISE = re.compile(
+    r"\b(?:" + "|".join(_NOISE_PHRASES) + r"|video|audio|music|clip|version|single|album|original|with|full)\b"
+)
+_TRAILING_NOISE = re.compile(
+    r"\s+(?:(?:official\s+)?(?:music\s+|lyrics?\s+|hd\s+)?(?:video|audio|mv|m v|visuali[sz]er)"
+    r"|official|lyrics?|with lyrics|hd|hq|4k)$"
+)
+
+
+def _is_noise(words: str, pattern: re.Pattern[str] = _NOISE) -> bool:
+    """True when a segment holds only noise (``"2011 remaster"``, ``"official video"``)."""
+    return not pattern.sub(" ", words).strip()
+
+
+def _strip_trailing_noise(words: str) -> str:
+    """Remove ``"… official video"`` style tails, keeping at least one word."""
+    while True:
+        stripped = _TRAILING_NOISE.sub("", words)
+        if stripped == words or not stripped.strip():
+            return words
+        words = stripped
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One dash-separated part of a title, as word strings.
+
+    ``plain`` is the text outside brackets and ``runs`` the same split at
+    each bracket; ``brackets`` holds the non-noise bracket contents,
+    ``whole`` all of it in the original order and ``quoted`` the contents of
+    quotes (K-pop and J-pop videos quote the song name).
+    """
+
+    plain: str
+    runs: tuple[str, ...]
+    brackets: tuple[str, ...]
+    whole: str
+    quoted: tuple[str, ...]
+
+
+def _parse(title: str) -> tuple[_Part, ...]:
+    """Split a title into its dash-separated parts, without credits and noise.
+
+    ``"Artist - Song (feat. X) [Official Video]"`` → parts ``"artist"`` and
+    ``"song"``. Noise brackets and noisy tails are dropped; a part made only
+    of noise (``"Remastered 2011"``) is kept here, because a song may be
+    called ``"1999"``, and left out by :func:`normalize_title`.
+    """
+    folded = _fold(title)
+    folded = _FEAT_BRACKET.sub(" ", folded)
+    folded = _FEAT_INLINE.sub(" ", folded)
+    parts: list[_Part] = []
+    for raw in _PART_SEPARATOR.split(folded):
+        items: list[tuple[bool, str]] = []
+        pos = 0
+        for m in _BRACKET.finditer(raw):
+            items.append((False, raw[pos : m.start()]))
+            items.append((True, next(g for g in m.groups() if g is not None)))
+            pos = m.end()
+        items.append((False, raw[pos:]))
+        kept: list[tuple[bool, str]] = []
+        for in_brackets, text in items:
+            words = _words(text) if in_brackets else _strip_trailing_noise(_words(text))
+            first_plain = not in_brackets and not any(not b for b, _ in kept)
+            noise = _BRACKET_NOISE if in_brackets else _NOISE
+            if words and (first_plain or not _is_noise(words, noise)):
+                kept.append((in_brackets, words))
+        quoted = tuple(
+            q for q in (_words(a or b) for a, b in _QUOTED.findall(raw)) if q and not _is_noise(q)
+        )
+        if kept:
+            parts.append(
+                _Part(
+                    plain=" ".join(w for b, w in kept if not b),
+                    runs=tuple(w for b, w in kept if not b),
+                    brackets=tuple(w for b, w in kept if b),
+                    whole=" ".join(w for _, w in kept),
+                    quoted=quoted,
+                )
+            )
+    return tuple(parts)
+
+
+def normalize_title(title: str) -> str:
+    """Reduce a track or video title to comparable words.
+
+    Strips feature credits (``feat.``, ``ft.``, ``featuring``, ``(with X)``),
+    remaster and edition tags (``"- Remastered 2011"``, ``"(2011 Remaster)"``,
+    ``"(Deluxe Edition)"``), video noise (``"[Official Video]"``,
+    ``"(Official Audio)"``, ``"(Lyrics)"``, ``【MV】``), then case (NFKC +
+    casefold), accents on Latin letters and punctuation. Version words are kept
+    (``"Song - Live at Wembley"`` → ``"song live at wembley"``) so that
+    :func:`version_tags` can still see them. Returns ``""`` for an empty title.
+    """
+    parts = _parse(title)
+    useful = [p.whole for p in parts if not _is_noise(p.whole)] or [p.whole for p in parts[:1]]
+    return " ".join(useful)
+
+
+# --------------------------------------------------------------------------
+# Versions
+# --------------------------------------------------------------------------
+
+#: Version tags and the word patterns (on :func:`_words` output) that signal them.
+_VERSION_PATTERNS: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern)
+    for name, pattern in {
+        "live": r"\b(?:live|unplugged|en vivo|ao vivo|en directo|in concert|en concert|"
+        r"tiny desk|sessions?|концерт|концертное|живое)\b|ライブ|라이브",
+        "remix": r"\b(?:remix(?:es|ed)?|rmx|rework|bootleg|mash ?up|vip|re ?edit|flip|ремикс)\b"
+        r"|리믹스|リミックス",
+        "cover": r"\b(?:covers?|covered|tribute|parody|кавер)\b|歌ってみた|弾いてみた|커버",
+        "karaoke": r"\b(?:karaoke|karaoké|караоке|backing track|sing ?along|in the style of|"
+        r"minus one|noraebang)\b|カラオケ|노래방",
+        "instrumental": r"\b(?:instrumental|inst|off vocal|type beat|минусовка)\b|インスト",
+        "sped up": r"\b(?:sped up|speed up|spedup|sped)\b",
+        "slowed": r"\b(?:slowed|daycore)\b",
+        "nightcore": r"\bnightcore\b",
+        "8d": r"\b(?:8d|16d|3d audio)\b",
+        "bass boosted": r"\bbass ?boost(?:ed)?\b",
+        "reaction": r"\b(?:reaction|reacts?|reacting)\b",
+        "tutorial": r"\b(?:tutorial|lesson|how to play|chords)\b",
+        "preview": r"\b(?:teaser|trailer|snippet|preview)\b",
+        "acoustic": r"\b(?:acoustic|acustic[ao]|acoustique|stripped|unplugged)\b",
+        "alternate": r"\b(?:piano|orchestral|reimagined|restrung|naked|alternate|alternative "
+        r"(?:version|take)|alt (?:version|take)|early version|version \d+|take \d+|rehearsal|"
+        r"outtake)\b",
+        "demo": r"\bdemo\b",
+        "a cappella": r"\b(?:a ?capp?ella|acc?app?ella|vocals? only)\b",
+        "reverb": r"\breverb\b",
+        "extended": r"\b(?:extended|\d+ hours?|\d+ min(?:ute)?s? version)\b",
+        "radio edit": r"\b(?:radio (?:edit|mix|version)|single edit|short edit)\b|^edit$",
+        "clean": r"\b(?:clean|censored)\b",
+        "explicit": r"\b(?:explicit|uncensored|dirty)\b",
+        "re-recorded": r"\b(?:re ?recorded|(?!bonus|deluxe|this|its|his)\w+s version)\b",
+        "language": r"\b(?:english|spanish|japanese|korean|chinese|french|german|italian|"
+        r"portuguese) (?:version|ver)\b",
+    }.items()
+}
+#: ``"<word> mix"``/``"<word> edit"`` is a remix unless the word is listed here
+#: (``None``: the plain recording or a tag its own pattern already finds).
+_NAMED = re.compile(r"\b(\w+) (?:mix|edit)\b")
+_PLAIN_NAMED = {
+    "original", "album", "single", "main", "radio", "extended", "stereo", "mono", "short",
+    "clean", "explicit", "dirty", "soundtrack", "new", "final", "full",
+}
+
+#: Tags that disqualify a candidate the track does not share.
+_HARD = frozenset(
+    {"live", "remix", "cover", "karaoke", "instrumental", "sped up", "slowed", "nightcore",
+     "8d", "bass boosted", "reaction", "tutorial", "preview"}
+)
+#: Penalty when the candidate has a version the track lacks.
+_EXTRA_PENALTY = {
+    "acoustic": 0.25, "alternate": 0.25, "demo": 0.25, "a cappella": 0.35, "reverb": 0.2,
+    "extended": 0.12, "radio edit": 0.03, "re-recorded": 0.2, "language": 0.25,
+}
+#: Penalty when the track names a version the candidate lacks. Radio edits
+#: and explicit tags are often left out of video titles: no penalty.
+_MISSING_PENALTY = {tag: 0.3 for tag in _HARD} | {
+    "acoustic": 0.25, "alternate": 0.25, "demo": 0.25, "a cappella": 0.3, "reverb": 0.2,
+    "extended": 0.12, "re-recorded": 0.2, "language": 0.2, "clean": 0.15,
+}
+#: Penalty for a clean candidate of an explicit track, and for an explicit
+#: candidate of a track that is not.
+_CLEAN_PENALTY = 0.15
+_EXPLICIT_PENALTY = 0.03
+#: Tags whose wording identifies the recording (the venue, the remixer).
+_DETAILED = frozenset({"live", "remix"})
+#: Penalty for a wrong venue or remixer (scaled by dissimilarity), and for
+#: a remixer named by the candidate when the track names none.
+_DETAIL_PENALTY = 0.25
+_UNNAMED_DETAIL_PENALTY = 0.1
+#: Penalty for other qualifier words of the track ("Take 1", "Versión Pop")
+#: missing from the candidate, scaled by the share missing.
+_QUALIFIER_PENALTY = 0.12
+_DETAIL_STOPWORDS = frozenset(
+    "at in from the on of a and de la le en by feat ft rmx version mix edit performance "
+    "recorded".split()
+)
+#: Tags a channel name can give away ("Sing King Karaoke", "Nightcore Reality").
+_CHANNEL_TAGS = frozenset({"karaoke", "cover", "nightcore", "8d", "sped up", "slowed", "instrumental"})
+#: Tags an album name gives to all of its tracks ("MTV Unplugged (Live)").
+_ALBUM_TAGS = frozenset({"live", "acoustic"})
+
+
+def _tag_hits(words: str) -> Counter[str]:
+    """How many times each version tag is named in ``words`` (a :func:`_words` string)."""
+    hits: Counter[str] = Counter()
+    for tag, pattern in _VERSION_PATTERNS.items():
+        count = sum(1 for _ in pattern.finditer(words))
+        if count:
+            hits[tag] = count
+    for m in _NAMED.finditer(words):
+        if m.group(1) not in _PLAIN_NAMED and not m.group(1).isdigit():
+            hits["remix"] += 1
+    return hits
+
+
+def version_tags(text: str) -> frozenset[str]:
+    """The version tags that ``text`` (a title, a qualifier, a channel) names.
+
+    Tags: ``live``, ``remix``, ``cover``, ``karaoke``, ``instrumental``,
+    ``sped up``, ``slowed``, ``nightcore``, ``8d``, ``bass boosted``,
+    ``reaction``, ``tutorial``, ``preview``, ``acoustic``, ``alternate``
+    (piano, orchestral, "Take 2"), ``demo``, ``a cappella``, ``reverb``,
+    ``extended``, ``radio edit``, ``clean``, ``explicit``, ``re-recorded``
+    (``"Taylor's Version"``), ``language`` (``"English Version"``).
+    ``version_tags("Song (Slowed + Reverb)")`` → ``{"slowed", "reverb"}``.
+    Words are matched anywhere, so pass qualifiers rather than a title whose
+    name is itself a version word (``"Live Forever"``).
+    """
+    return frozenset(_tag_hits(_words(_fold(text))))
+
+
+def _version_starts(words: str) -> list[int]:
+    """Character offsets (> 0) where a version phrase begins in ``words``."""
+    starts = {
+        m.start()
+        for pattern in (*_VERSION_PATTERNS.values(), _NAMED)
+        for m in pattern.finditer(words)
+        if m.start() > 0
+    }
+    return sorted(starts)
+
+
+def _detail(segments: Iterable[str]) -> str:
+    """The identifying words of qualifiers: ``"live at wembley stadium 1986"`` → ``"wembley stadium 1986"``.
+
+    Drops version phrases, stop words, noise words and numbers of one or two
+    digits (day and month of a date).
+    """
+    words: list[str] = []
+    for seg in segments:
+        for pattern in _VERSION_PATTERNS.values():
+            seg = pattern.sub(" ", seg)
+        words += [
+            w
+            for w in seg.split()
+            if w not in _DETAIL_STOPWORDS
+            and not (w.isdigit() and len(w) <= 2)
+            and (w.isdigit() or not _BRACKET_NOISE.fullmatch(w))
+        ]
+    return " ".join(words)
+
+
+def _coverage(wanted: str, offered: str) -> float:
+    """Share of the words of ``wanted`` that occur (fuzzily) among those of ``offered``."""
+    want, have = wanted.split(), offered.split()
+    if not want:
+        return 1.0
+    found = sum(1 for w in want if any(fuzz.ratio(w, h) >= 85 for h in have))
+    return found / len(want)
+
+
+# --------------------------------------------------------------------------
+# Artists
+# --------------------------------------------------------------------------
+
+_CHANNEL_SUFFIX = re.compile(
+    r"(?:\s*-\s*topic|vevo|\s*official(?:\s*(?:artist|music|youtube))?(?:\s*channel)?|"
+    r"\s*officiel|\s*oficial|\s*channel|\s*music|\s*tv)$"
+)
+_CHANNEL_PREFIX = re.compile(r"^(?:official|the official)\s*")
+_ARTIST_SPLIT = re.compile(
+    r"\s*(?:,|&|\+|;|/|、|\bx\b|×|\band\b|\bfeat\.?|\bft\.?|\bfeaturing\b|\bwith\b|\bvs\.?)\s*"
+)
+#: Guests credited in a title: ``"(feat. X)"``, ``"[with X]"``, ``" ft. X - …"``.
+_FEAT_NAMES = re.compile(
+    r"[(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s([^)\]]+)[)\]]"
+    r"|\s(?:feat\.?|ft\.?|featuring)\s(.+?)(?=\s[-|]\s|[(\[]|$)"
+)
+#: Artist similarity kept when the candidate credits a guest the track does not.
+_GUEST_FACTOR = 0.55
+#: Providers whose ``artist`` is a credit list rather than a channel name.
+_CREDITING_PROVIDERS = frozenset({"ytmusic", "local", "pinned"})
+
+
+def _artist_names(raw: str) -> list[str]:
+    """Word strings under which ``raw`` (an artist or a channel) may appear.
+
+    Includes the whole name, the name without channel affixes (``VEVO``,
+    ``- Topic``, ``Official``), each artist of a list (``"A, B & C"``,
+    ``"A feat. B"``), aliases in brackets (``"BTS (방탄소년단)"``) and the
+    name without a leading "the".
+    """
+    folded = _fold(raw).strip()
+    stripped = folded
+    while True:
+        shorter = _CHANNEL_PREFIX.sub("", _CHANNEL_SUFFIX.sub("", stripped)).strip()
+        if shorter == stripped or not shorter:
+            break
+        stripped = shorter
+    names = {folded, stripped}
+    for name in list(names):
+        outside = _BRACKET.sub(" ", name)
+        names.add(outside)
+        names.update(next(g for g in m.groups() if g is not None) for m in _BRACKET.finditer(name))
+        names.update(_ARTIST_SPLIT.split(outside))
+    forms = set()
+    for name in names:
+        words = _words(name)
+        if words:
+            forms.add(words)
+            if words.startswith("the "):
+                forms.add(words[4:])
+    return sorted(forms)
+
+
+def _name_similarity(track_name: str, cand_name: str) -> float:
+    """Similarity in ``[0, 1]`` of two artist names (word strings), spaces ignored.
+
+    Exact: 1.0; one name the start or end of the other, 4 characters or more
+    (``"kenshiyonezu"`` in ``"kenshiyonezu米津玄師"``): 0.9; otherwise the
+    rapidfuzz ratio mapped so that unrelated names (ratio 0.65 or less) score 0.
+    """
+    a, b = track_name.replace(" ", ""), cand_name.replace(" ", "")
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) >= 4 and (b.startswith(a) or b.endswith(a) or a.startswith(b)):
+        return 0.9
+    return max(0.0, (fuzz.ratio(a, b) / 100 - 0.65) / 0.35)
+
+
+def _is_credited(name: str, track_artists: Sequence[Sequence[str]], at_least: float = 0.9) -> bool:
+    """True when ``name`` (a word string) is one of the track's artists."""
+    return any(
+        _name_similarity(s, name) >= at_least for spellings in track_artists for s in spellings
+    )
+
+
+def _guests(candidate: Candidate, track_artists: Sequence[Sequence[str]]) -> list[str]:
+    """Artists the candidate credits that the track does not.
+
+    Looks at guests named in the title (``"(feat. X)"``) and, for providers
+    whose ``artist`` is a credit list, at the other names of that list when
+    it names one of the track's artists.
+    """
+    folded = _fold(candidate.title)
+    names = [
+        n
+        for m in _FEAT_NAMES.finditer(folded)
+        for n in _ARTIST_SPLIT.split(m.group(1) or m.group(2))
+    ]
+    if candidate.provider in _CREDITING_PROVIDERS:
+        whole = _words(_fold(candidate.artist))
+        pieces = _ARTIST_SPLIT.split(_fold(candidate.artist))
+        if not _is_credited(whole, track_artists, at_least=1.0) and any(
+            _is_credited(_words(p), track_artists) for p in pieces
+        ):
+            names += pieces
+    return [w for w in (_words(n) for n in names) if w and not _is_credited(w, track_artists)]
+
+
+def _artist_similarity(
+    track_artists: Sequence[Sequence[str]], candidate: Candidate, title_words: str
+) -> float:
+    """Artist similarity in ``[0, 1]``.
+
+    ``track_artists`` holds the spellings of each credited artist, main
+    artist first. Each is looked up among the candidate's artist or channel
+    names and, failing that, in its title (``"Artist - Song"`` uploaded by a
+    label or a lyric channel: 0.95). The main artist counts most; missing
+    guests cost up to 8 %; a channel of a guest alone scores 0.85 of its
+    match. A guest the track does not credit multiplies the result by
+    :data:`_GUEST_FACTOR`: it is another version of the song.
+    """
+    cand_names = _artist_names(candidate.artist)
+    found = []
+    for spellings in track_artists:
+        best = max((_name_similarity(s, c) for s in spellings for c in cand_names), default=0.0)
+        if any(_contains_words(title_words, s) for s in spellings):
+            best = max(best, 0.95)
+        found.append(best)
+    if not found:
+        return 0.0
+    main, guests = found[0], found[1:]
+    similarity = main
+    if guests:
+        similarity = max(main * (0.92 + 0.08 * sum(guests) / len(guests)), 0.85 * max(guests))
+    if _guests(candidate, track_artists):
+        similarity *= _GUEST_FACTOR
+    return similarity
+
+
+# --------------------------------------------------------------------------
+# Titles and durations
+# --------------------------------------------------------------------------
+
+
+def _contains_words(haystack: str, needle: str) -> bool:
+    """True when the word sequence ``needle`` occurs in ``haystack`` (both word strings)."""
+    return bool(needle) and f" {needle} " in f" {haystack} "
+
+
+def _remove_words(haystack: str, needle: str) -> str:
+    """``haystack`` without every occurrence of the word sequence ``needle``."""
+    while _contains_words(haystack, needle):
+        padded = f" {haystack} "
+        i = padded.find(f" {needle} ")
+        haystack = " ".join((padded[:i] + " " + padded[i + len(needle) + 2 :]).split())
+    return haystack
+
+
+def _subtract(words: str, remove: Counter[str]) -> str:
+    """``words`` without the tokens in ``remove``, each used up once (``remove`` is updated)."""
+    kept = []
+    for w in words.split():
+        if remove[w] > 0:
+            remove[w] -= 1
+        else:
+            kept.append(w)
+    return " ".join(kept)
+
+
+def _ratio(a: str, b: str) -> float:
+    """Title similarity in ``[0, 1]``.
+
+    The best rapidfuzz ratio of the words, of the words without spaces and
+    of the sorted words (``"Remix to Ignition"``, ``"Ignition (Remix)"``),
+    mapped so that 0.5 or less scores 0.
+    """
+    if not a or not b:
+        return 0.0
+    r = max(
+        fuzz.ratio(a, b), fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")), fuzz.token_sort_ratio(a, b)
+    ) / 100
+    return max(0.0, (r - 0.5) / 0.5)
+
+
+_DURATION_CURVE = ((0.0, 1.0), (2.0, 1.0), (8.0, 0.85), (20.0, 0.45), (40.0, 0.0))
+
+
+def _duration_similarity(delta_s: float | None) -> float:
+    """Closeness in ``[0, 1]`` for a duration difference in seconds.
+
+    Unknown: 0.5. Up to 2 s: 1.0; 8 s (a lyric video's intro): 0.85; 20 s:
+    0.45; 40 s and more: 0; linear in between.
+    """
+    if delta_s is None:
+        return 0.5
+    d = abs(delta_s)
+    for (x0, y0), (x1, y1) in zip(_DURATION_CURVE, _DURATION_CURVE[1:]):
+        if d <= x1:
+            return y0 + (y1 - y0) * (d - x0) / (x1 - x0)
+    return 0.0
+
+
+@dataclass(frozen=True)
+class _TitleMatch:
+    """The best reading of a candidate title.
+
+    ``similarity`` to the track title in ``[0, 1]``; ``name`` the words taken
+    as the song's name; ``qualifiers`` what remains of the title, one string
+    per segment (other parts, brackets, a cut-off tail).
+    """
+
+    similarity: float
+    name: str
+    qualifiers: tuple[str, ...]
+
+
+def _title_match(track_forms: Sequence[str], parts: Sequence[_Part], artists: Sequence[str]) -> _TitleMatch:
+    """Find which piece of a candidate title names the song.
+
+    Tries every part, its text outside brackets (whole and run by run), its
+    brackets and its quotes; each also with the artists' names removed and
+    cut where a version phrase starts. The best :func:`_ratio` against any
+    of ``track_forms`` wins.
+    """
+    best = _TitleMatch(0.0, "", tuple(p.whole for p in parts))
+    for index, part in enumerate(parts):
+        for source in {part.plain, part.whole, *part.runs, *part.brackets, *part.quoted}:
+            variants = {source}
+            for name in artists:
+                variants |= {_remove_words(v, name) for v in variants}
+            variants |= {v[:i].strip() for v in list(variants) for i in _version_starts(v)}
+            for variant in variants:
+                sim = max(_ratio(form, variant) for form in track_forms)
+                if sim > best.similarity:
+                    used = Counter(variant.split())
+                    rest = [_subtract(seg, used) for seg in (*part.runs, *part.brackets)]
+                    rest += [p.whole for j, p in enumerate(parts) if j != index]
+                    best = _TitleMatch(sim, variant, tuple(q for q in rest if q))
+    return best
+
+
+# --------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------
+
+
+def score(track: TrackInfo, candidate: Candidate) -> Score:
+    """Score one candidate recording against a track.
+
+    Returns a :class:`Score` whose components are described in the module
+    docstring. Equal ISRCs (case-insensitive, both present) give total 1.0
+    outright. Otherwise title, artist, duration (ms on both sides; a
+    candidate of unknown duration gets the neutral 0.5 closeness), verified
+    bonus and version penalties are summed; a hard version mismatch sets
+    ``rejected`` (``"version mismatch: live"``) and total 0. Never raises.
+    """
+    if track.isrc and candidate.isrc and track.isrc.strip().upper() == candidate.isrc.strip().upper():
+        return Score(total=1.0, components={"isrc": 1.0})
+
+    track_parts = _parse(track.title)
+    head = track_parts[0]
+    track_forms = [f for f in {head.plain, head.whole, normalize_title(track.title)} if f]
+    track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
+    track_qualifiers += head.brackets
+    track_artists = [_artist_names(a) for a in track.artists]
+    artist_words = sorted({s for names in track_artists for s in names}, key=len, reverse=True)
+
+    cand_parts = _parse(candidate.title)
+    title = _title_match(track_forms, cand_parts, artist_words)
+    title_words = " ".join(p.whole for p in cand_parts)
+    artist_sim = _artist_similarity(track_artists, candidate, title_words)
+
+    delta_s = None
+    if candidate.duration_ms is not None and track.duration_ms:
+        delta_s = (candidate.duration_ms - track.duration_ms) / 1000
+
+    penalty, rejected = _version_penalty(
+        track, candidate, head.plain, track_qualifiers, title, artist_words
+    )
+    components = {
+        "title": WEIGHTS["title"] * title.similarity,
+        "artist": WEIGHTS["artist"] * artist_sim,
+        "duration": WEIGHTS["duration"] * _duration_similarity(delta_s),
+        "verified": WEIGHTS["verified"] if candidate.verified else 0.0,
+        "version": -penalty,
+        "isrc": 0.0,
+    }
+    total = min(1.0, max(0.0, sum(components.values())))
+    if delta_s is not None:
+        components["duration_delta_s"] = round(delta_s, 1)
+    if rejected:
+        return Score(total=0.0, components=components, rejected=rejected)
+    return Score(total=round(total, 4), components=components)
+
+
+def _version_penalty(
+    track: TrackInfo,
+    candidate: Candidate,
+    head_words: str,
+    track_qualifiers: Sequence[str],
+    title: _TitleMatch,
+    artist_words: Sequence[str],
+) -> tuple[float, str | None]:
+    """The ``version`` penalty (>= 0) and a rejection reason, if any.
+
+    A title names a version when it names a tag more often than the song's
+    own name does (``head_words``: ``"Live Forever"`` is no live version,
+    ``"Live Forever (Live)"`` is; ``"Ignition (Remix)"`` matches ``"Remix to
+    Ignition"``). The track's artist names are taken out first (a band
+    called "Live"). Album names add ``live``/``acoustic``, channel names
+    ``karaoke``, ``cover``, ``nightcore``… (``"Sing King Karaoke"``).
+    """
+
+    def strip(text: str) -> str:
+        for name in artist_words:
+            text = _remove_words(text, name)
+        return text
+
+    own_hits = _tag_hits(strip(head_words))
+    track_tags = {t for t, n in _tag_hits(strip(normalize_title(track.title))).items() if n > own_hits[t]}
+    segments = (title.name, *title.qualifiers)
+    cand_hits: Counter[str] = sum((_tag_hits(strip(seg)) for seg in segments), Counter())
+    cand_tags = {t for t, n in cand_hits.items() if n > own_hits[t]}
+    if track.album:
+        track_tags |= version_tags(track.album) & _ALBUM_TAGS
+    if candidate.album:
+        cand_tags |= version_tags(candidate.album) & _ALBUM_TAGS
+    cand_tags |= set(_tag_hits(strip(_words(_fold(candidate.artist))))) & _CHANNEL_TAGS
+
+    extra = cand_tags - track_tags
+    hard = sorted(extra & _HARD)
+    if hard:
+        return 0.0, "version mismatch: " + ", ".join(hard)
+
+    penalty = sum(_EXTRA_PENALTY.get(t, 0.0) for t in extra)
+    penalty += sum(_MISSING_PENALTY.get(t, 0.0) for t in track_tags - cand_tags)
+    if "clean" in extra and track.explicit:
+        penalty += _CLEAN_PENALTY
+    if "explicit" in extra and not track.explicit:
+        penalty += _EXPLICIT_PENALTY
+
+    wanted, offered = _detail(track_qualifiers), _detail(title.qualifiers)
+    if track_tags & cand_tags & _DETAILED:
+        own = strip(offered)
+        if wanted:
+            similarity = 0.6 if not offered else fuzz.token_set_ratio(wanted, offered) / 100
+            if own:
+                similarity = max(similarity, _coverage(own, wanted))
+            penalty += _DETAIL_PENALTY * (1.0 - similarity)
+        elif own:
+            penalty += _UNNAMED_DETAIL_PENALTY
+    elif not track_tags and strip(wanted):
+        everything = " ".join((title.name, *title.qualifiers, _words(_fold(candidate.album or ""))))
+        penalty += _QUALIFIER_PENALTY * (1.0 - _coverage(strip(wanted), everything))
+    return round(penalty, 4), None
+
+
+# --------------------------------------------------------------------------
+# Ranking and decisions
+# --------------------------------------------------------------------------
+
+
+def rank(track: TrackInfo, candidates: Iterable[Candidate]) -> list[Match]:
+    """Score every candidate; best first, rejected ones (total 0) last.
+
+    Equal totals put an ISRC match first, then keep the order the candidates
+    came in (providers list their best guesses first).
+    """
+    matches = [Match(c, score(track, c)) for c in candidates]
+    matches.sort(
+        key=lambda m: (m.score.rejected is not None, -m.score.total, -m.score.components.get("isrc", 0.0))
+    )
+    return matches
+
+
+def decide(
+    track: TrackInfo, candidates: Iterable[Candidate], thresholds: Thresholds = Thresholds()
+) -> Decision:
+    """Rank the candidates and decide whether the best one can be taken.
+
+    ``"accepted"`` when the best total reaches ``thresholds.accept``,
+    ``"review"`` when it reaches ``thresholds.review``, else
+    ``"unresolved"`` (also when there are no candidates or all were rejected).
+    """
+    ranked = tuple(rank(track, candidates))
+    best = next((m for m in ranked if m.score.rejected is None), None)
+    if best is None or best.score.total < thresholds.review:
+        status = "unresolved"
+    elif best.score.total >= thresholds.accept:
+        status = "accepted"
+    else:
+        status = "review"
+    return Decision(status=status, best=best, ranked=ranked)
+
+
+def explain(match: Match) -> str:
+    """One short line saying why a match scored what it did.
+
+    ``"0.93: title 0.98, artist 1.00, duration -2.1 s (0.95), isrc —"``,
+    with ``version`` and ``verified`` added when they count;
+    ``"1.00: isrc match"``; ``"rejected: version mismatch: live"``.
+    """
+    s = match.score
+    if s.rejected:
+        return f"rejected: {s.rejected}"
+    c = s.components
+    if c.get("isrc"):
+        return f"{s.total:.2f}: isrc match"
+    closeness = c.get("duration", 0.0) / WEIGHTS["duration"]
+    delta = c.get("duration_delta_s")
+    bits = [
+        f"title {c.get('title', 0.0) / WEIGHTS['title']:.2f}",
+        f"artist {c.get('artist', 0.0) / WEIGHTS['artist']:.2f}",
+        f"duration {'unknown' if delta is None else f'{delta:+.1f} s'} ({closeness:.2f})",
+    ]
+    if c.get("version"):
+        bits.append(f"version {c['version']:+.2f}")
+    if c.get("verified"):
+        bits.append(f"verified +{c['verified']:.2f}")
+    bits.append("isrc —")
+    return f"{s.total:.2f}: " + ", ".join(bits)
