@@ -222,6 +222,130 @@ def match_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     print_json(rows) if as_json else print_decisions(rows)
 
 
+# -- sync and maintenance -------------------------------------------------------------
+
+
+@app.command()
+def sync(
+    target: Optional[str] = typer.Argument(None, help="Playlist URL, URI or id, or `likes`."),
+    all_playlists: bool = typer.Option(False, "--all", help="Sync every playlist of the library."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and change nothing."),
+    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Keep tracks no playlist needs any more."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Bring playlists in step with Spotify: download added tracks, record the new order, prune.
+
+    An unchanged playlist (same snapshot, every file present) costs one light request.
+    """
+    from tunecrate.cli.progress import LoadProgress
+    from tunecrate.cli.render import print_sync
+
+    if bool(target) == all_playlists:
+        raise typer.BadParameter("give a playlist (or `likes`), or --all")
+    with open_library() as lib, LoadProgress(_err_console()) as progress:
+        if all_playlists:
+            results = lib.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress.on_event)
+        else:
+            results = [(target, lib.sync(target, dry_run=dry_run, keep_orphans=keep_orphans,
+                                         progress=progress.on_event))]
+    failed = False
+    if as_json:
+        print_json([{"playlist_id": pid, "error": str(r)} if isinstance(r, TunecrateError) else r.to_json()
+                    for pid, r in results] if all_playlists else results[0][1].to_json())
+    for pid, result in results:
+        if isinstance(result, TunecrateError):
+            sys.stderr.write(f"error: {pid}: {result}\n")
+            failed = True
+        else:
+            failed |= not result.ok
+            if not as_json:
+                print_sync(result)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def likes(
+    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Keep tracks no playlist needs any more."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Load, then keep in sync, your Liked Songs as the playlist `likes` (needs `tunecrate login`)."""
+    from tunecrate.cli.progress import LoadProgress
+    from tunecrate.cli.render import print_sync
+
+    with open_library() as lib, LoadProgress(_err_console()) as progress:
+        report = lib.load_likes(progress=progress.on_event, keep_orphans=keep_orphans)
+    print_json(report.to_json()) if as_json else print_sync(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def gc(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed and change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) removed as JSON."),
+) -> None:
+    """Remove orphan tracks, stray files under tmp/, and files under tracks/ that have no row."""
+    with open_library() as lib:
+        plan = lib.gc_plan()
+        if not as_json:
+            for track_id, title, path in plan.orphans:
+                typer.echo(f"orphan track: {title} ({track_id}) {path or ''}".rstrip())
+            for path in plan.stray_tmp:
+                typer.echo(f"stray tmp: {path}")
+            for path in plan.unknown_files:
+                typer.echo(f"file without a row: {path}")
+        if plan.empty or dry_run:
+            if as_json:
+                print_json({**plan.to_json(), "removed": False})
+            else:
+                typer.echo("nothing to remove" if plan.empty else "dry run: nothing removed")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise _fail("gc would delete files; run it in a terminal to confirm, or pass --yes")
+            typer.confirm(f"remove {len(plan.orphans)} track(s), {len(plan.stray_tmp)} tmp entr(ies) and "
+                          f"{len(plan.unknown_files)} unclaimed file(s)?", abort=True)
+        done = lib.gc()
+    if as_json:
+        print_json({**done.to_json(), "removed": True})
+    else:
+        typer.echo(f"removed {len(done.orphans)} track(s), {len(done.stray_tmp)} tmp entr(ies), "
+                   f"{len(done.unknown_files)} unclaimed file(s)")
+
+
+@app.command()
+def verify(
+    repair: bool = typer.Option(False, "--repair", help="Queue missing or corrupt tracks for the next load or sync."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check that every track's file exists, has its recorded size and parses as MP3."""
+    with open_library() as lib:
+        report = lib.verify(repair=repair)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for track_id, title, reason in report.problems:
+            typer.echo(f"{title} ({track_id}): {reason}")
+        typer.echo(f"checked={report.checked} problems={len(report.problems)} repaired={len(report.repaired)}")
+    if report.problems and not repair:
+        raise typer.Exit(1)
+
+
+@app.command("load-local")
+def load_local(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Rebuild or repair the database from storage_data/ alone (MP3 tags + playlists/*.json); no network."""
+    with open_library() as lib:
+        report = lib.load_local()
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for path, reason in report.unreadable:
+            typer.echo(f"skipped {path}: {reason}")
+        typer.echo(f"tracks={report.tracks} playlists={report.playlists} pins={report.pins}")
+
+
 # -- demo ----------------------------------------------------------------------------
 
 

@@ -67,5 +67,48 @@ def print_decisions(rows: list[dict]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         score = f"{row['score']:.2f}" if row["score"] is not None else ""
-        table.add_row(row["track_id"], row["title"], row["decision"], row["source"] or "", score, row["status"])
+        table.add_row(row["track_id"], row["title"] or "", row["decision"], row["source"] or "", score, row["status"])
     _console.print(table)
+
+
+def sync_line(report: LoadReport) -> str:
+    """``added=N removed=N kept=N``, plus ``failed=``/``unresolved=`` when non-zero."""
+    plan = report.plan
+    parts = [f"added={len(plan.added)}", f"removed={len(plan.removed)}", f"kept={plan.kept}"]
+    for key in ("failed", "unresolved", "review"):
+        if report.counts.get(key):
+            parts.append(f"{key}={report.counts[key]}")
+    return " ".join(parts)
+
+
+def print_sync(report: LoadReport) -> None:
+    """A sync's result: the plan when dry-running, the summary line, and each failure."""
+    out = _console
+    plan = report.plan
+    out.print(f"{report.kind} {report.id} {report.title}", markup=False)
+    if report.up_to_date:
+        out.print(f"up to date (snapshot {plan.new_snapshot}); nothing to download", markup=False)
+        out.print(sync_line(report), markup=False)
+        return
+    if report.dry_run:
+        out.print("dry run: nothing will be changed", markup=False)
+        for entry in plan.added:
+            out.print(f"  + {entry.title} ({entry.track_id}) at #{entry.index + 1}", markup=False)
+        for entry in plan.removed:
+            out.print(f"  - {entry.title} ({entry.track_id}) from #{entry.index + 1}", markup=False)
+        for entry in plan.moved:
+            out.print(f"  ~ {entry.title} ({entry.track_id}) moves to #{entry.index + 1}", markup=False)
+        out.print(f"would download {len(plan.fetch)} track(s), would remove {len(plan.prune)} "
+                  f"track(s) no playlist needs", markup=False)
+        out.print(sync_line(report), markup=False)
+        return
+    out.print(sync_line(report), markup=False)
+    if plan.moved:
+        out.print(f"  moved={len(plan.moved)}", markup=False)
+    for track_id, title, status, reason in report.failures:
+        out.print(f"  {status}: {title} ({track_id}): {reason}", markup=False)
+    for entry in report.skipped_entries:
+        name = f" {entry.name!r}" if entry.name else ""
+        out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False)
+    if report.pruned:
+        out.print(f"  removed {len(report.pruned)} track(s) no playlist needs", markup=False)

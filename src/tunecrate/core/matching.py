@@ -200,11 +200,11 @@ _NOISE_PHRASES = (
     r"lyrics?|letras?|paroles|testo|songtext|with lyrics|hd|hq|uhd|4k|8k|1080p|720p|hi res",
     r"mv|m v|visuali[sz]er|animated video|audio only|premiere|out now",
     r"(?:digital(?:ly)? )?remaster(?:ed)?|remasterizado|remasterise[de]?|\d{4}",
-    r"(?:single|album|original|mono|stereo|\d{4}|remastered|remaster|bonus|special|"
-    r"deluxe|digital|lp|7|12) version|original mix",
+    r"(?:single|album|original|\d{4}|remastered|remaster|bonus|special|deluxe|digital|lp|7|12)"
+    r" version|original mix",
     r"(?:super )?(?:deluxe|expanded|anniversary|special|legacy|collectors?|\d+(?:st|nd|rd|th)"
     r"(?: anniversary)?)(?: edition)?|edition",
-    r"mono|stereo|bonus track|bonus|full (?:video )?song|video song|new song",
+    r"bonus track|bonus|full (?:video )?song|video song|new song",
     r"colou?r coded|eng|rom|han|sub(?:s|titles|titulado|titulada)?|espanol",
     r"from\b.*|soundtrack|ost|motion picture|prod\b.*|produced by\b.*",
     r"가사|歌詞|和訳|公式",
@@ -322,7 +322,6 @@ _VERSION_PATTERNS: dict[str, re.Pattern[str]] = {
         r"tiny desk|sessions?|концерт|концертное|живое)\b|ライブ|라이브",
         "remix": r"\b(?:remix(?:es|ed)?|rmx|rework|bootleg|mash ?up|vip|re ?edit|flip|ремикс)\b"
         r"|리믹스|リミックス",
-        "cover": r"\b(?:covers?|covered|tribute|parody|кавер)\b|歌ってみた|弾いてみた|커버",
         "karaoke": r"\b(?:karaoke|karaoké|караоке|backing track|sing ?along|in the style of|"
         r"minus one|noraebang)\b|カラオケ|노래방",
         "instrumental": r"\b(?:instrumental|inst|off vocal|type beat|минусовка)\b|インスト",
@@ -339,6 +338,8 @@ _VERSION_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:version|take)|alt (?:version|take)|early version|version \d+|take \d+|rehearsal|"
         r"outtake)\b",
         "demo": r"\bdemo\b",
+        "mono": r"\bmono\b",
+        "stereo": r"\bstereo\b",
         "a cappella": r"\b(?:a ?capp?ella|acc?app?ella|vocals? only)\b",
         "reverb": r"\breverb\b",
         "extended": r"\b(?:extended|\d+ hours?|\d+ min(?:ute)?s? version)\b",
@@ -346,33 +347,42 @@ _VERSION_PATTERNS: dict[str, re.Pattern[str]] = {
         "clean": r"\b(?:clean|censored)\b",
         "explicit": r"\b(?:explicit|uncensored|dirty)\b",
         "re-recorded": r"\b(?:re ?recorded|(?!bonus|deluxe|this|its|his)\w+s version)\b",
-        "language": r"\b(?:english|spanish|japanese|korean|chinese|french|german|italian|"
-        r"portuguese) (?:version|ver)\b",
+        "cover": r"\b(?:covers?|covered|tribute|parody|cast (?:version|recording)|кавер)\b"
+        r"|歌ってみた|弾いてみた|커버",
+        "video extra": r"\b(?:dance practice|choreography|behind the scenes|making of|interview|"
+        r"fan ?cam|relay dance|mirrored)\b",
     }.items()
 }
+#: Language versions: ``"English Version"`` gives the tag ``"english version"``.
+_LANGUAGE = re.compile(
+    r"\b(english|spanish|japanese|korean|chinese|french|german|italian|portuguese|"
+    r"espanol|ingles) (?:version|ver)\b"
+)
 #: ``"<word> mix"``/``"<word> edit"`` is a remix unless the word is listed here
 #: (``None``: the plain recording or a tag its own pattern already finds).
 _NAMED = re.compile(r"\b(\w+) (?:mix|edit)\b")
 _PLAIN_NAMED = {
     "original", "album", "single", "main", "radio", "extended", "stereo", "mono", "short",
-    "clean", "explicit", "dirty", "soundtrack", "new", "final", "full",
+    "clean", "explicit", "dirty", "soundtrack", "new", "final", "full", "stereo", "mono",
 }
 
 #: Tags that disqualify a candidate the track does not share.
 _HARD = frozenset(
     {"live", "remix", "cover", "karaoke", "instrumental", "sped up", "slowed", "nightcore",
-     "8d", "bass boosted", "reaction", "tutorial", "preview"}
+     "8d", "bass boosted", "reaction", "tutorial", "preview", "video extra"}
 )
 #: Penalty when the candidate has a version the track lacks.
 _EXTRA_PENALTY = {
     "acoustic": 0.25, "alternate": 0.25, "demo": 0.25, "a cappella": 0.35, "reverb": 0.2,
-    "extended": 0.12, "radio edit": 0.03, "re-recorded": 0.2, "language": 0.25,
+    "extended": 0.12, "radio edit": 0.03, "re-recorded": 0.2, "mono": 0.05, "stereo": 0.05,
 }
+#: Penalty for a language version (``"japanese version"``) the track is not, and missing.
+_LANGUAGE_PENALTY = 0.25
 #: Penalty when the track names a version the candidate lacks. Radio edits
 #: and explicit tags are often left out of video titles: no penalty.
 _MISSING_PENALTY = {tag: 0.3 for tag in _HARD} | {
     "acoustic": 0.25, "alternate": 0.25, "demo": 0.25, "a cappella": 0.3, "reverb": 0.2,
-    "extended": 0.12, "re-recorded": 0.2, "language": 0.2, "clean": 0.15,
+    "extended": 0.12, "re-recorded": 0.2, "clean": 0.15, "mono": 0.05, "stereo": 0.05,
 }
 #: Penalty for a clean candidate of an explicit track, and for an explicit
 #: candidate of a track that is not.
@@ -407,6 +417,8 @@ def _tag_hits(words: str) -> Counter[str]:
     for m in _NAMED.finditer(words):
         if m.group(1) not in _PLAIN_NAMED and not m.group(1).isdigit():
             hits["remix"] += 1
+    for m in _LANGUAGE.finditer(words):
+        hits[f"{m.group(1)} version"] += 1
     return hits
 
 
@@ -416,9 +428,11 @@ def version_tags(text: str) -> frozenset[str]:
     Tags: ``live``, ``remix``, ``cover``, ``karaoke``, ``instrumental``,
     ``sped up``, ``slowed``, ``nightcore``, ``8d``, ``bass boosted``,
     ``reaction``, ``tutorial``, ``preview``, ``acoustic``, ``alternate``
-    (piano, orchestral, "Take 2"), ``demo``, ``a cappella``, ``reverb``,
+    (piano, orchestral, "Take 2"), ``demo``, ``mono``, ``stereo``,
+    ``a cappella``, ``reverb``,
     ``extended``, ``radio edit``, ``clean``, ``explicit``, ``re-recorded``
-    (``"Taylor's Version"``), ``language`` (``"English Version"``).
+    (``"Taylor's Version"``), ``video extra`` (dance practice, interview)
+    and one tag per language version (``"english version"``).
     ``version_tags("Song (Slowed + Reverb)")`` → ``{"slowed", "reverb"}``.
     Words are matched anywhere, so pass qualifiers rather than a title whose
     name is itself a version word (``"Live Forever"``).
@@ -485,6 +499,9 @@ _FEAT_NAMES = re.compile(
 )
 #: Artist similarity kept when the candidate credits a guest the track does not.
 _GUEST_FACTOR = 0.55
+#: Share of the artist similarity kept when no guest of the track is found:
+#: a channel name rarely lists guests (True: the provider credits artists).
+_MISSING_GUEST_KEEP = {False: 0.92, True: 0.6}
 #: Providers whose ``artist`` is a credit list rather than a channel name.
 _CREDITING_PROVIDERS = frozenset({"ytmusic", "local", "pinned"})
 
@@ -574,8 +591,9 @@ def _artist_similarity(
     artist first. Each is looked up among the candidate's artist or channel
     names and, failing that, in its title (``"Artist - Song"`` uploaded by a
     label or a lyric channel: 0.95). The main artist counts most; missing
-    guests cost up to 8 %; a channel of a guest alone scores 0.85 of its
-    match. A guest the track does not credit multiplies the result by
+    guests cost up to 8 % on a channel and 40 % in a credit list
+    (:data:`_MISSING_GUEST_KEEP`); a channel of a guest alone scores 0.85 of
+    its match. A guest the track does not credit multiplies the result by
     :data:`_GUEST_FACTOR`: it is another version of the song.
     """
     cand_names = _artist_names(candidate.artist)
@@ -590,7 +608,9 @@ def _artist_similarity(
     main, guests = found[0], found[1:]
     similarity = main
     if guests:
-        similarity = max(main * (0.92 + 0.08 * sum(guests) / len(guests)), 0.85 * max(guests))
+        keep = _MISSING_GUEST_KEEP[candidate.provider in _CREDITING_PROVIDERS]
+        share = sum(guests) / len(guests)
+        similarity = max(main * (keep + (1.0 - keep) * share), 0.85 * max(guests))
     if _guests(candidate, track_artists):
         similarity *= _GUEST_FACTOR
     return similarity
@@ -641,14 +661,15 @@ def _ratio(a: str, b: str) -> float:
     return max(0.0, (r - 0.5) / 0.5)
 
 
-_DURATION_CURVE = ((0.0, 1.0), (2.0, 1.0), (8.0, 0.85), (20.0, 0.45), (40.0, 0.0))
+_DURATION_CURVE = ((0.0, 1.0), (2.0, 1.0), (5.0, 0.9), (10.0, 0.45), (20.0, 0.1), (40.0, 0.0))
 
 
 def _duration_similarity(delta_s: float | None) -> float:
     """Closeness in ``[0, 1]`` for a duration difference in seconds.
 
-    Unknown: 0.5. Up to 2 s: 1.0; 8 s (a lyric video's intro): 0.85; 20 s:
-    0.45; 40 s and more: 0; linear in between.
+    Unknown: 0.5. Up to 2 s: 1.0; 5 s (a lyric video's intro): 0.9; 10 s:
+    0.45; 20 s: 0.1; 40 s and more: 0; linear in between. Past ~10 s a video
+    carries a skit or another edit and should not be taken without a look.
     """
     if delta_s is None:
         return 0.5
@@ -718,7 +739,7 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
 
     track_parts = _parse(track.title)
     head = track_parts[0]
-    track_forms = [f for f in {head.plain, head.whole, normalize_title(track.title)} if f]
+    track_forms = [f for f in {head.plain, head.whole, normalize_title(track.title), *head.brackets} if f]
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
     track_artists = [_artist_names(a) for a in track.artists]
@@ -775,10 +796,13 @@ def _version_penalty(
             text = _remove_words(text, name)
         return text
 
-    own_hits = _tag_hits(strip(head_words))
-    track_tags = {t for t, n in _tag_hits(strip(normalize_title(track.title))).items() if n > own_hits[t]}
+    def tags_of(segment: str) -> Counter[str]:
+        return Counter() if segment in artist_words else _tag_hits(segment)
+
+    own_hits = _tag_hits(head_words)
+    track_tags = {t for t, n in _tag_hits(normalize_title(track.title)).items() if n > own_hits[t]}
     segments = (title.name, *title.qualifiers)
-    cand_hits: Counter[str] = sum((_tag_hits(strip(seg)) for seg in segments), Counter())
+    cand_hits: Counter[str] = sum((tags_of(seg) for seg in segments), Counter())
     cand_tags = {t for t, n in cand_hits.items() if n > own_hits[t]}
     if track.album:
         track_tags |= version_tags(track.album) & _ALBUM_TAGS
@@ -791,8 +815,10 @@ def _version_penalty(
     if hard:
         return 0.0, "version mismatch: " + ", ".join(hard)
 
+    missing = track_tags - cand_tags
     penalty = sum(_EXTRA_PENALTY.get(t, 0.0) for t in extra)
-    penalty += sum(_MISSING_PENALTY.get(t, 0.0) for t in track_tags - cand_tags)
+    penalty += sum(_MISSING_PENALTY.get(t, 0.0) for t in missing)
+    penalty += _LANGUAGE_PENALTY * sum(1 for t in extra | missing if _LANGUAGE.fullmatch(t))
     if "clean" in extra and track.explicit:
         penalty += _CLEAN_PENALTY
     if "explicit" in extra and not track.explicit:
@@ -808,9 +834,10 @@ def _version_penalty(
             penalty += _DETAIL_PENALTY * (1.0 - similarity)
         elif own:
             penalty += _UNNAMED_DETAIL_PENALTY
-    elif not track_tags and strip(wanted):
+    elif not track_tags:
+        wanted = " ".join(w for w in strip(wanted).split() if not w.isdigit())
         everything = " ".join((title.name, *title.qualifiers, _words(_fold(candidate.album or ""))))
-        penalty += _QUALIFIER_PENALTY * (1.0 - _coverage(strip(wanted), everything))
+        penalty += _QUALIFIER_PENALTY * (1.0 - _coverage(wanted, everything))
     return round(penalty, 4), None
 
 

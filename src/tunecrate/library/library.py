@@ -12,6 +12,7 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -26,6 +27,7 @@ from tunecrate.db.engine import open_engine
 from tunecrate.db.models import (
     DecisionKind, Job, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow,
 )
+from tunecrate.library.maintenance import MaintenanceMixin
 from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
 from tunecrate.library.sync import SyncPlan, diff_entries
 from tunecrate.services.download import local_source_path
@@ -116,7 +118,7 @@ def track_info(row: Track) -> TrackInfo:
     )
 
 
-class Library:
+class Library(MaintenanceMixin):
     """A tunecrate library: catalogue (SQLite), files (storage root) and the pipeline.
 
     Build it with :meth:`open`. Pass ``spotify`` or ``providers`` to replace
@@ -457,14 +459,15 @@ class Library:
                 session.add(row)
             session.commit()
 
-    def write_playlist(self, info: PlaylistInfo) -> None:
+    def write_playlist(self, info: PlaylistInfo, synced_at: datetime | None = None) -> None:
         """Record a playlist and its ordered entries in one transaction.
 
         The JSON file is written first and the database second: a crash in
         between leaves the old snapshot id in the database, so the next sync
         does the work again. Readers see the old entries or the new, never a mix.
         """
-        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info))
+        synced_at = synced_at or utcnow()
+        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info, synced_at))
         entry_positions = _entry_positions(len(info.entries), [s.position for s in info.skipped])
         with Session(self.engine) as session:
             row = session.get(Playlist, info.playlist_id) or Playlist(playlist_id=info.playlist_id, title=info.title)
@@ -474,7 +477,7 @@ class Library:
             row.description = info.description
             row.snapshot_id = info.snapshot_id
             row.cover_url = info.cover_url
-            row.synced_at = utcnow()
+            row.synced_at = synced_at
             session.add(row)
             session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == info.playlist_id))
             session.add_all(
@@ -611,20 +614,21 @@ class Library:
             return True
 
     def match_list(self) -> list[dict]:
-        """Every recorded decision, pinned and skipped first."""
+        """Every recorded decision, pinned and skipped first (also those whose track left the library)."""
         with Session(self.engine) as session:
             pairs = session.exec(
-                select(MatchDecision, Track).join(Track, Track.track_id == MatchDecision.track_id)
+                select(MatchDecision, Track).join(Track, Track.track_id == MatchDecision.track_id, isouter=True)
             ).all()
         order = {DecisionKind.PINNED: 0, DecisionKind.SKIPPED: 1, DecisionKind.AUTO: 2}
-        pairs.sort(key=lambda p: (order.get(p[0].kind, 3), p[1].title.casefold()))
+        pairs.sort(key=lambda p: (order.get(p[0].kind, 3), (p[1].title if p[1] else "").casefold()))
         return [self._decision_json(d, t) for d, t in pairs]
 
     @staticmethod
-    def _decision_json(decision: MatchDecision, row: Track) -> dict:
-        return {"track_id": row.track_id, "title": row.title, "artists": list(row.artists),
-                "decision": decision.kind, "source": decision.source, "provider": decision.provider,
-                "score": decision.score, "status": row.status}
+    def _decision_json(decision: MatchDecision, row: Track | None) -> dict:
+        return {"track_id": decision.track_id, "title": row.title if row else None,
+                "artists": list(row.artists) if row else [], "decision": decision.kind,
+                "source": decision.source, "provider": decision.provider, "score": decision.score,
+                "status": row.status if row else "not in library"}
 
     def _requeue(self, row: Track) -> None:
         """Mark a track to be fetched again. A downloaded file stays until a new one replaces it
@@ -656,15 +660,17 @@ def _entry_positions(count: int, skipped_positions: Sequence[int]) -> list[int]:
     return positions
 
 
-def playlist_document(info: PlaylistInfo) -> dict:
-    """The ``playlists/<id>.json`` document: metadata, ordered track ids and each track's metadata."""
+def playlist_document(info: PlaylistInfo, synced_at: datetime) -> dict:
+    """The ``playlists/<id>.json`` document: metadata, ordered track ids, skipped entries and each
+    track's metadata — with the MP3 tags, enough to rebuild the catalogue (``load_local``)."""
     tracks = {}
     for t in info.entries:
         tracks.setdefault(t.track_id, {k: v for k, v in asdict(t).items() if v not in (None, "", ())})
     return {
         "format": 1, "kind": info.kind, "playlist_id": info.playlist_id, "title": info.title,
         "owner": info.owner, "description": info.description, "snapshot_id": info.snapshot_id,
-        "cover_url": info.cover_url, "track_ids": [t.track_id for t in info.entries],
-        "tracks": tracks,
+        "cover_url": info.cover_url, "synced_at": synced_at.isoformat(),
+        "track_ids": [t.track_id for t in info.entries],
+        "skipped": [asdict(s) for s in info.skipped], "tracks": tracks,
     }
 

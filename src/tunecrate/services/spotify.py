@@ -17,6 +17,7 @@ Requests made (the token request aside), for N entries:
                               per track: album tracks are simplified objects without
                               ``external_ids``, so the ISRC needs the full track
 ``saved_tracks()``            ceil(N/50), at least 1: ``GET /me/tracks?limit=50``
+``saved_tracks_snapshot()``   1: ``GET /me/tracks?limit=1``
 ============================  ========================================================
 
 The rule behind the per-track requests: an entry is fetched on its own only
@@ -230,16 +231,52 @@ class SpotifySource:
         to run ``tunecrate login`` when there is no usable login.
         """
         what = "Liked Songs"
-        if self._user_auth is None:
-            raise AuthError(f"reading Liked Songs needs a Spotify login: {_LOGIN_HINT}")
-        with self._translated(what, user=True):
-            token_info = self._user_auth.validate_token(self._user_auth.cache_handler.get_cached_token())
-        if not token_info:
-            raise AuthError(f"no valid Spotify login for Liked Songs (missing, expired or lacking "
-                            f"the {USER_SCOPE} scope): {_LOGIN_HINT}")
-        self._user_sp.set_auth(token_info["access_token"])
+        self._authorise_user(what)
         entries, skipped = self._parse_entries(self._saved_items(what))
         return PlaylistInfo(kind="likes", playlist_id="likes", title="Liked Songs", entries=entries, skipped=skipped)
+
+    def saved_tracks_snapshot(self) -> str:
+        """A fingerprint of the Liked Songs, in one light request: ``GET /me/tracks?limit=1``.
+
+        ``"<total>:<newest track id>:<its added_at>"``, e.g.
+        ``"110:4uLU6hMCjMI75M1A2tKUQC:2024-01-01T00:00:00Z"`` (``"0::"`` when
+        there are none). Liked Songs have no snapshot id; Spotify lists them
+        newest first, so liking a song changes the newest entry and unliking
+        one lowers the total. Limitation: an unlike together with a like that
+        lands below the newest entry (``PUT /me/tracks`` accepts an explicit
+        ``added_at``) keeps both, and changes inside entries (a track relinked
+        or becoming unavailable) change neither; those show at the next full
+        :meth:`saved_tracks`. Errors as :meth:`saved_tracks`.
+        """
+        what = "Liked Songs"
+        self._authorise_user(what)
+        page = self._get(what, self._user_sp.current_user_saved_tracks, limit=1, user=True)
+        total = page.get("total")
+        if not isinstance(total, int):
+            raise ServiceError(f"Spotify sent no total for {what}")
+        first = (page.get("items") or [None])[0]
+        first = first if isinstance(first, dict) else {}
+        newest = _entry_object(first)
+        track_id = newest.get("id") if isinstance(newest, dict) else None
+        return f"{total}:{track_id or ''}:{first.get('added_at') or ''}"
+
+    def _authorise_user(self, what: str) -> None:
+        """Give the user client the login's access token, refreshed (and saved) if expired.
+
+        Raises :class:`AuthError` telling to run ``tunecrate login`` when there
+        is no login, it lacks the scope, or it expired without a refresh token.
+        """
+        if self._user_auth is None:
+            raise AuthError(f"reading {what} needs a Spotify login: {_LOGIN_HINT}")
+        cached = self._user_auth.cache_handler.get_cached_token()
+        if cached and not cached.get("refresh_token") and self._user_auth.is_token_expired(cached):
+            raise AuthError(f"the Spotify login expired and cannot be renewed (no refresh token): {_LOGIN_HINT}")
+        with self._translated(what, user=True):
+            token_info = self._user_auth.validate_token(cached)
+        if not token_info:
+            raise AuthError(f"no valid Spotify login for {what} (missing, expired or lacking "
+                            f"the {USER_SCOPE} scope): {_LOGIN_HINT}")
+        self._user_sp.set_auth(token_info["access_token"])
 
     # -- paging ------------------------------------------------------------------------
 
@@ -407,12 +444,15 @@ def make_user_auth_manager(
 ) -> SpotifyPKCE:
     """A spotipy PKCE auth manager whose token lives in the JSON file ``token_path``.
 
-    ``tunecrate login`` runs its interactive flow (``get_access_token()``);
+    :func:`tunecrate.services.spotify_auth.login` gets the authorisation code
+    and has this manager exchange it (``get_access_token(code=…)``);
     :class:`SpotifySource` only reads and refreshes the cached token.
     ``redirect_uri`` must use ``127.0.0.1`` (``SPOTIPY_REDIRECT_URI``; Spotify
-    refuses ``localhost``). The token file's folder is created; the file is
-    written mode 0600. Raises :class:`ConfigurationError` for a missing client
-    id, a ``localhost`` redirect URI or a bad ``accounts_url``.
+    refuses ``localhost``). The token file's folder is created; the token is
+    kept by a :class:`~tunecrate.services.spotify_auth.PrivateTokenCache`
+    (mode 0600, replaced atomically). Raises :class:`ConfigurationError` for
+    a missing client id, a ``localhost`` redirect URI or a bad
+    ``accounts_url``.
     """
     if not client_id:
         raise ConfigurationError("Spotify app credentials missing: set SPOTIPY_CLIENT_ID")
@@ -421,13 +461,14 @@ def make_user_auth_manager(
                                  f"{redirect_uri.replace('localhost', '127.0.0.1', 1)}")
     base = _checked_url(accounts_url, "TUNECRATE_SPOTIFY_ACCOUNTS_URL").rstrip("/")
 
-    from spotipy.cache_handler import CacheFileHandler
     from spotipy.oauth2 import SpotifyPKCE
+
+    from .spotify_auth import PrivateTokenCache
 
     Path(token_path).parent.mkdir(parents=True, exist_ok=True)
     manager = SpotifyPKCE(
         client_id=client_id, redirect_uri=redirect_uri, scope=scope, requests_timeout=requests_timeout_s,
-        open_browser=open_browser, cache_handler=CacheFileHandler(cache_path=str(token_path)),
+        open_browser=open_browser, cache_handler=PrivateTokenCache(token_path),
     )
     manager.OAUTH_AUTHORIZE_URL = base + "/authorize"
     manager.OAUTH_TOKEN_URL = base + "/api/token"

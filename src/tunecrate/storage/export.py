@@ -86,7 +86,9 @@ class ExportResult:
     written (duplicates counted); ``audio_bytes``: MP3 bytes copied;
     ``total_bytes``: size of the file or stream produced (ZIP or M3U8);
     ``cover``: whether a cover was included; ``missing``: distinct tracks
-    left out because they have no readable file, in playlist order.
+    left out because they have no readable file, in playlist order;
+    ``warnings``: one-line notes from the caller (e.g. a cover that could
+    not be fetched); the writers here never add any.
     """
 
     tracks: int = 0
@@ -95,6 +97,7 @@ class ExportResult:
     total_bytes: int = 0
     cover: bool = False
     missing: list[ExportEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- files
