@@ -230,3 +230,37 @@ def test_paging_albums_and_growth(cli, world, demo):
     assert (second["added"], second["kept"]) == (5, 130)
     assert second["counts"]["downloaded"] == 5
     assert len(world.media.requests) - media_before == 10  # probe + download per new track
+
+
+def _seed_login(world, roots):
+    from tunecrate.services.spotify_auth import PrivateTokenCache
+
+    roots["data_root"].mkdir(parents=True, exist_ok=True)
+    path = roots["data_root"] / "spotify-token.json"
+    PrivateTokenCache(path).save_token_to_cache(world.spotify.issue_user_token())
+    return path
+
+
+def test_likes_are_a_playlist_everywhere(cli, world, demo, roots):
+    _pin_all(cli, demo)
+    tracks = _tracks(world, demo)
+    world.spotify.set_saved_tracks([tracks[4], tracks[1], None])
+    token = _seed_login(world, roots)
+    assert token.stat().st_mode & 0o777 == 0o600
+    result = cli("likes", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["id"], summary["title"], summary["added"]) == ("likes", "Liked Songs", 2)
+    assert summary["skipped_entries"] == [{"position": 2, "reason": "null", "name": None}]
+    assert _order(cli, "likes") == [tracks[4]["id"], tracks[1]["id"]]
+    assert "likes" in [p["playlist_id"] for p in json.loads(cli("playlists", "--json").stdout)]
+    world.spotify.clear_requests()
+    assert "up to date" in cli("sync", "likes").stdout
+    assert len([r for r in world.spotify.requests if r.path.startswith("/v1/")]) == 1
+    world.spotify.set_saved_tracks([tracks[0], tracks[4]])
+    result = cli("sync", "likes")
+    assert "added=1 removed=1 kept=1" in result.stdout
+    assert tracks[1]["id"] not in _files(roots)
+    assert cli("logout").stdout.strip() == "logged out" and not token.exists()
+    result = cli("sync", "likes")
+    assert result.exit_code == 1 and "tunecrate login" in result.stderr

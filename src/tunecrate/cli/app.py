@@ -346,6 +346,26 @@ def load_local(as_json: bool = typer.Option(False, "--json", help="Print the rep
         typer.echo(f"tracks={report.tracks} playlists={report.playlists} pins={report.pins}")
 
 
+# -- Spotify login --------------------------------------------------------------------
+
+
+@app.command()
+def login(
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the address to open."),
+) -> None:
+    """Log in to Spotify so tunecrate can read your Liked Songs (PKCE, scope user-library-read)."""
+    with open_library() as lib:
+        result = lib.login(open_browser=not no_browser)
+    typer.echo(f"logged in (scope {result['scope']}); token saved to {lib.token_path}")
+
+
+@app.command()
+def logout() -> None:
+    """Forget the cached Spotify login."""
+    with open_library() as lib:
+        typer.echo("logged out" if lib.logout() else "was not logged in")
+
+
 # -- demo ----------------------------------------------------------------------------
 
 

@@ -155,18 +155,62 @@ class Library(MaintenanceMixin):
     # -- services ---------------------------------------------------------------
 
     @property
+    def token_path(self) -> Path:
+        """Where the Spotify user login is cached (mode 0600)."""
+        from tunecrate.services.spotify_auth import TOKEN_FILE_NAME
+
+        return self.settings.data_root / TOKEN_FILE_NAME
+
+    @property
     def spotify(self):
-        """The Spotify source (:class:`tunecrate.services.spotify.SpotifySource`), built lazily."""
+        """The Spotify source (:class:`tunecrate.services.spotify.SpotifySource`), built lazily.
+
+        It reads the user's Liked Songs with the login cached by :meth:`login`, if any.
+        """
         if self._spotify is None:
-            from tunecrate.services.spotify import SpotifySource
+            from tunecrate.services.spotify import SpotifySource, make_user_auth_manager
 
             s = self.settings
+            user_auth = None
+            if s.spotify_client_id and self.token_path.exists():
+                user_auth = make_user_auth_manager(
+                    s.spotify_client_id, token_path=self.token_path, accounts_url=s.spotify_accounts_url,
+                    redirect_uri=s.spotify_redirect_uri)
             self._spotify = SpotifySource(
                 client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
                 api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
-                max_retry_after_s=s.spotify_max_retry_after,
+                max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth,
             )
         return self._spotify
+
+    def login(self, *, open_browser: bool = True) -> dict:
+        """Log in to Spotify (Authorization Code with PKCE, scope ``user-library-read``).
+
+        Prints the authorize URL on stderr, catches the redirect on the
+        configured 127.0.0.1 redirect URI and caches the token at
+        :attr:`token_path` (0600). Returns ``{"scope", "expires_at"}``.
+        """
+        from tunecrate.services.spotify_auth import login
+
+        s = self.settings
+        result = login(client_id=s.spotify_client_id, token_path=self.token_path,
+                       accounts_url=s.spotify_accounts_url, redirect_uri=s.spotify_redirect_uri,
+                       open_browser=open_browser)
+        self._spotify = None
+        return result
+
+    def logout(self) -> bool:
+        """Forget the cached Spotify login; return whether there was one."""
+        from tunecrate.services.spotify_auth import logout
+
+        self._spotify = None
+        return logout(self.token_path)
+
+    def login_state(self) -> dict:
+        """``{"logged_in", "expires_at", "scope", "path"}``, without any network request."""
+        from tunecrate.services.spotify_auth import login_state
+
+        return login_state(self.token_path)
 
     def providers(self):
         """The search providers, in the order they are tried (built lazily, once)."""
