@@ -264,3 +264,25 @@ def test_likes_are_a_playlist_everywhere(cli, world, demo, roots):
     assert cli("logout").stdout.strip() == "logged out" and not token.exists()
     result = cli("sync", "likes")
     assert result.exit_code == 1 and "tunecrate login" in result.stderr
+
+
+def test_delete_playlist_and_track_keep_what_others_use(library, cli, world, demo, roots):
+    pid, tracks = _setup(cli, world, demo, (0, 1, 2))
+    other = fake_id("keeper")
+    world.spotify.add_playlist(other, "Keeper", [tracks[1]])
+    assert cli("sync", other).exit_code == 0
+    assert cli("track", tracks[2]["id"]).exit_code == 0
+    plan = library.delete_playlist(pid, dry_run=True)
+    assert plan["removed"] == [(tracks[0]["id"], "Morning Static")]
+    assert sorted(plan["kept"]) == sorted([(tracks[1]["id"], "Localhost Blues", "also in Keeper"),
+                                           (tracks[2]["id"], "127 Bpm", "added directly")])
+    assert len(_files(roots)) == 3
+    library.delete_playlist(pid)
+    assert sorted(_files(roots)) == sorted([tracks[1]["id"], tracks[2]["id"]])
+    assert not (roots["storage_root"] / "playlists" / f"{pid}.json").exists()
+    assert library.stats()["playlists"] == 1
+    assert library.delete_track(tracks[1]["id"])["kept_by"] == ["Keeper"]
+    assert library.delete_track(tracks[2]["id"])["removed"] is True
+    assert sorted(_files(roots)) == [tracks[1]["id"]]
+    stats = library.stats()
+    assert (stats["tracks"], stats["downloaded"]) == (1, 1) and stats["disk_bytes"] > 0

@@ -199,7 +199,8 @@ def match_set(
     """Pin the source of a track; it wins over search on every later load."""
     with open_library() as lib:
         result = lib.match_set(track_ref, source)
-    typer.echo(f"pinned {result['track_id']} ({result['title']}) to {result['source']}")
+    title = f" ({result['title']})" if result["title"] else ""
+    typer.echo(f"pinned {result['track_id']}{title} to {result['source']}")
 
 
 @match_app.command("clear")

@@ -24,10 +24,16 @@ minus track, in seconds) and is absent when either duration is unknown; it is
 a measurement, not a contribution.
 
 Hard version mismatches (a live, remix, cover, karaoke, instrumental, sped
-up, slowed, nightcore or 8D recording where the track is none of these) are
+up, slowed, nightcore, 8D or bass-boosted recording, a reaction, tutorial,
+preview or dance-practice video, where the track is none of these) are
 rejected outright: ``Score.rejected`` names the reason and the total is 0.
 A version the Spotify title itself names (``"Song - Live at Wembley"``,
-``"Song (X Remix)"``) is not a mismatch.
+``"Song (X Remix)"``) is not a mismatch, and a candidate that lacks it, or
+names another venue or remixer, loses points. Softer differences (acoustic,
+demo, a cappella, extended, clean against explicit, another language, a
+re-recording such as "Taylor's Version") are penalties in ``version``. A
+guest artist the track does not credit (``"Song (feat. X)"``) lowers
+``artist``: it is another version of the song.
 
 Titles are compared after :func:`normalize_title`, which removes feature
 credits, remaster and edition tags and video noise, so that
@@ -73,7 +79,7 @@ class Thresholds:
     Raises ``ValueError`` unless ``0 <= review <= accept <= 1``.
     """
 
-    accept: float = 0.86
+    accept: float = 0.87
     review: float = 0.72
 
     def __post_init__(self) -> None:
@@ -179,11 +185,6 @@ def _words(folded: str) -> str:
     return " ".join("and" if w == "n" else w for w in text.split())
 
 
-def _compact(text: str) -> str:
-    """Words of ``text`` without spaces: ``"The Beatles"`` → ``"thebeatles"``."""
-    return _words(_fold(text)).replace(" ", "")
-
-
 _FEAT_BRACKET = re.compile(r"[(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s[^)\]]*[)\]]")
 _FEAT_INLINE = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s.*?(?=\s[-|]\s|[(\[]|$)")
 _BRACKET = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]|\{([^{}]*)\}")
@@ -205,14 +206,15 @@ _NOISE_PHRASES = (
     r"(?:super )?(?:deluxe|expanded|anniversary|special|legacy|collectors?|\d+(?:st|nd|rd|th)"
     r"(?: anniversary)?)(?: edition)?|edition",
     r"bonus track|bonus|full (?:video )?song|video song|new song",
-    r"colou?r coded|eng|rom|han|sub(?:s|titles|titulado|titulada)?|espanol",
+    r"colou?r coded|eng|rom|han|sub(?:s|titles|titulado|titulada)?",
     r"from\b.*|soundtrack|ost|motion picture|prod\b.*|produced by\b.*",
     r"가사|歌詞|和訳|公式",
 )
 _NOISE = re.compile(r"\b(?:" + "|".join(_NOISE_PHRASES) + r")\b")
 #: Inside brackets even bare words such as "(Audio)" or "(Version)" are noise.
 _BRACKET_NOISE = re.compile(
-    r"\b(?:" + "|".join(_NOISE_PHRASES) + r"|video|audio|music|clip|version|single|album|original|with|full)\b"
+    r"\b(?:" + "|".join(_NOISE_PHRASES)
+    + r"|video|audio|music|clip|version|single|album|original|with|full)\b"
 )
 _TRAILING_NOISE = re.compile(
     r"\s+(?:(?:official\s+)?(?:music\s+|lyrics?\s+|hd\s+)?(?:video|audio|mv|m v|visuali[sz]er)"
@@ -322,7 +324,7 @@ _VERSION_PATTERNS: dict[str, re.Pattern[str]] = {
         r"tiny desk|sessions?|концерт|концертное|живое)\b|ライブ|라이브",
         "remix": r"\b(?:remix(?:es|ed)?|rmx|rework|bootleg|mash ?up|vip|re ?edit|flip|ремикс)\b"
         r"|리믹스|リミックス",
-        "karaoke": r"\b(?:karaoke|karaoké|караоке|backing track|sing ?along|in the style of|"
+        "karaoke": r"\b(?:karaoke|караоке|backing track|sing ?along|in the style of|"
         r"minus one|noraebang)\b|カラオケ|노래방",
         "instrumental": r"\b(?:instrumental|inst|off vocal|type beat|минусовка)\b|インスト",
         "sped up": r"\b(?:sped up|speed up|spedup|sped)\b",
@@ -358,13 +360,13 @@ _LANGUAGE = re.compile(
     r"\b(english|spanish|japanese|korean|chinese|french|german|italian|portuguese|"
     r"espanol|ingles) (?:version|ver)\b"
 )
-#: ``"<word> mix"``/``"<word> edit"`` is a remix unless the word is listed here
-#: (``None``: the plain recording or a tag its own pattern already finds).
+#: ``"<word> mix"``/``"<word> edit"`` is a remix unless the word is a year or
+#: listed here: the plain recording, or a tag its own pattern finds.
 _NAMED = re.compile(r"\b(\w+) (?:mix|edit)\b")
-_PLAIN_NAMED = {
-    "original", "album", "single", "main", "radio", "extended", "stereo", "mono", "short",
-    "clean", "explicit", "dirty", "soundtrack", "new", "final", "full", "stereo", "mono",
-}
+_PLAIN_NAMED = frozenset(
+    "original album single main radio extended stereo mono short clean explicit dirty "
+    "soundtrack new final full".split()
+)
 
 #: Tags that disqualify a candidate the track does not share.
 _HARD = frozenset(
@@ -452,7 +454,7 @@ def _version_starts(words: str) -> list[int]:
 
 
 def _detail(segments: Iterable[str]) -> str:
-    """The identifying words of qualifiers: ``"live at wembley stadium 1986"`` → ``"wembley stadium 1986"``.
+    """The identifying words of qualifiers (``"live at wembley 1986"`` → ``"wembley 1986"``).
 
     Drops version phrases, stop words, noise words and numbers of one or two
     digits (day and month of a date).
@@ -503,7 +505,7 @@ _GUEST_FACTOR = 0.55
 #: a channel name rarely lists guests (True: the provider credits artists).
 _MISSING_GUEST_KEEP = {False: 0.92, True: 0.6}
 #: Providers whose ``artist`` is a credit list rather than a channel name.
-_CREDITING_PROVIDERS = frozenset({"ytmusic", "local", "pinned"})
+_CREDITING_PROVIDERS = frozenset({"ytmusic", "local"})
 
 
 def _artist_names(raw: str) -> list[str]:
@@ -656,7 +658,9 @@ def _ratio(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     r = max(
-        fuzz.ratio(a, b), fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")), fuzz.token_sort_ratio(a, b)
+        fuzz.ratio(a, b),
+        fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")),
+        fuzz.token_sort_ratio(a, b),
     ) / 100
     return max(0.0, (r - 0.5) / 0.5)
 
@@ -694,7 +698,9 @@ class _TitleMatch:
     qualifiers: tuple[str, ...]
 
 
-def _title_match(track_forms: Sequence[str], parts: Sequence[_Part], artists: Sequence[str]) -> _TitleMatch:
+def _title_match(
+    track_forms: Sequence[str], parts: Sequence[_Part], artists: Sequence[str]
+) -> _TitleMatch:
     """Find which piece of a candidate title names the song.
 
     Tries every part, its text outside brackets (whole and run by run), its
@@ -737,9 +743,11 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     if track.isrc and candidate.isrc and track.isrc.strip().upper() == candidate.isrc.strip().upper():
         return Score(total=1.0, components={"isrc": 1.0})
 
-    track_parts = _parse(track.title)
+    track_parts = _parse(track.title) or (_Part("", (), (), "", ()),)
     head = track_parts[0]
-    track_forms = [f for f in {head.plain, head.whole, normalize_title(track.title), *head.brackets} if f]
+    track_forms = [
+        f for f in {head.plain, head.whole, normalize_title(track.title), *head.brackets} if f
+    ]
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
     track_artists = [_artist_names(a) for a in track.artists]
@@ -747,8 +755,7 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
 
     cand_parts = _parse(candidate.title)
     title = _title_match(track_forms, cand_parts, artist_words)
-    title_words = " ".join(p.whole for p in cand_parts)
-    artist_sim = _artist_similarity(track_artists, candidate, title_words)
+    artist_sim = _artist_similarity(track_artists, candidate, _words(_fold(candidate.title)))
 
     delta_s = None
     if candidate.duration_ms is not None and track.duration_ms:
@@ -783,12 +790,14 @@ def _version_penalty(
 ) -> tuple[float, str | None]:
     """The ``version`` penalty (>= 0) and a rejection reason, if any.
 
-    A title names a version when it names a tag more often than the song's
-    own name does (``head_words``: ``"Live Forever"`` is no live version,
-    ``"Live Forever (Live)"`` is; ``"Ignition (Remix)"`` matches ``"Remix to
-    Ignition"``). The track's artist names are taken out first (a band
-    called "Live"). Album names add ``live``/``acoustic``, channel names
-    ``karaoke``, ``cover``, ``nightcore``… (``"Sing King Karaoke"``).
+    Tags are counted segment by segment (title parts, brackets). A title
+    names a version when it names a tag more often than the song's own name
+    does (``head_words``: ``"Live Forever"`` is no live version, ``"Live
+    Forever (Live)"`` is; ``"Ignition (Remix)"`` matches ``"Remix to
+    Ignition"``). A segment that is just one of the track's artists names no
+    version (a band called "Live"). Album names add ``live``/``acoustic``;
+    channel names, without the track's artist names, add ``karaoke``,
+    ``cover``, ``nightcore``… (``"Sing King Karaoke"``).
     """
 
     def strip(text: str) -> str:
@@ -800,9 +809,9 @@ def _version_penalty(
         return Counter() if segment in artist_words else _tag_hits(segment)
 
     own_hits = _tag_hits(head_words)
-    track_tags = {t for t, n in _tag_hits(normalize_title(track.title)).items() if n > own_hits[t]}
-    segments = (title.name, *title.qualifiers)
-    cand_hits: Counter[str] = sum((tags_of(seg) for seg in segments), Counter())
+    track_hits: Counter[str] = sum((tags_of(seg) for seg in (head_words, *track_qualifiers)), Counter())
+    track_tags = {t for t, n in track_hits.items() if n > own_hits[t]}
+    cand_hits: Counter[str] = sum((tags_of(seg) for seg in (title.name, *title.qualifiers)), Counter())
     cand_tags = {t for t, n in cand_hits.items() if n > own_hits[t]}
     if track.album:
         track_tags |= version_tags(track.album) & _ALBUM_TAGS
@@ -854,7 +863,11 @@ def rank(track: TrackInfo, candidates: Iterable[Candidate]) -> list[Match]:
     """
     matches = [Match(c, score(track, c)) for c in candidates]
     matches.sort(
-        key=lambda m: (m.score.rejected is not None, -m.score.total, -m.score.components.get("isrc", 0.0))
+        key=lambda m: (
+            m.score.rejected is not None,
+            -m.score.total,
+            -m.score.components.get("isrc", 0.0),
+        )
     )
     return matches
 

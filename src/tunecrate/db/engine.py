@@ -15,7 +15,7 @@ from sqlmodel import SQLModel, create_engine
 
 from tunecrate.core.errors import StorageError
 
-from . import models  # noqa: F401  (registers the tables)
+from . import local_index, models  # noqa: F401  (registers the tables)
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000

@@ -607,6 +607,105 @@ class Library(MaintenanceMixin):
                 "owner": row.owner, "snapshot_id": row.snapshot_id, "track_count": len(tracks),
                 "tracks": tracks}
 
+    # -- stats and deletion ------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Library totals: ``tracks``, ``downloaded``, ``playlists``, ``disk_bytes`` (sum of file sizes),
+        ``review`` (tracks awaiting the user's decision: review + unresolved) and ``retry``
+        (failed or pending tracks that the next load or sync retries)."""
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            by_status = dict(session.exec(select(Track.status, func.count()).group_by(Track.status)).all())
+            disk = session.exec(select(func.coalesce(func.sum(Track.size_bytes), 0))
+                                .where(Track.status == TrackStatus.DOWNLOADED)).one()
+            playlists = session.exec(select(func.count()).select_from(Playlist)).one()
+        return {
+            "tracks": sum(by_status.values()), "downloaded": by_status.get(TrackStatus.DOWNLOADED, 0),
+            "playlists": playlists, "disk_bytes": int(disk),
+            "review": by_status.get(TrackStatus.REVIEW, 0) + by_status.get(TrackStatus.UNRESOLVED, 0),
+            "retry": by_status.get(TrackStatus.FAILED, 0) + by_status.get(TrackStatus.PENDING, 0),
+        }
+
+    def track_detail(self, track_ref: str) -> dict:
+        """One track: :func:`track_json` fields plus the playlists that list it, its decision and
+        candidates. Raises :class:`NotFound`."""
+        track_id = self.resolve_track_id(track_ref)
+        with Session(self.engine) as session:
+            row = session.get(Track, track_id)
+            if row is None:
+                raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
+            decision = session.get(MatchDecision, track_id)
+            playlists = session.exec(
+                select(Playlist.playlist_id, Playlist.title).join(
+                    PlaylistEntry, PlaylistEntry.playlist_id == Playlist.playlist_id)
+                .where(PlaylistEntry.track_id == track_id).distinct()).all()
+        detail = track_json(row, self.layout)
+        detail.update(
+            album_artists=list(row.album_artists), track_number=row.track_number, track_total=row.track_total,
+            disc_number=row.disc_number, release_date=row.release_date, explicit=row.explicit,
+            wanted=row.wanted, spotify_url=f"https://open.spotify.com/track/{track_id}",
+            playlists=[{"playlist_id": pid, "title": title} for pid, title in playlists],
+            decision=decision.kind if decision else None,
+            candidates=list(decision.candidates) if decision else [],
+        )
+        return detail
+
+    def delete_track(self, track_ref: str, *, dry_run: bool = False) -> dict:
+        """Remove a track the user added directly; it stays while a playlist still lists it.
+
+        Returns ``{"track_id", "removed": bool, "file": path or None, "kept_by": [playlist titles]}``.
+        With ``dry_run`` nothing changes. Raises :class:`NotFound`.
+        """
+        detail = self.track_detail(track_ref)
+        kept_by = [p["title"] for p in detail["playlists"]]
+        result = {"track_id": detail["track_id"], "title": detail["title"], "removed": not kept_by,
+                  "file": detail["path"] if not kept_by else None, "kept_by": kept_by}
+        if dry_run:
+            return result
+        with self.writing():
+            with Session(self.engine) as session:
+                row = session.get(Track, detail["track_id"])
+                row.wanted = False
+                session.add(row)
+                session.commit()
+            self.prune([detail["track_id"]])
+        return result
+
+    def delete_playlist(self, playlist_ref: str, *, dry_run: bool = False) -> dict:
+        """Remove a playlist, its JSON file, and the tracks nothing else wants.
+
+        Returns ``{"playlist_id", "title", "removed": [(track_id, title)], "kept": [(track_id, title,
+        reason)]}``: a track is kept while another playlist lists it or the user added it directly.
+        With ``dry_run`` nothing changes. Raises :class:`NotFound`.
+        """
+        playlist_id = self.playlist_id(playlist_ref)
+        local = self._local_playlist(playlist_id)
+        if local is None:
+            raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
+        ids = {t for t, _ in local.entries}
+        titles = dict(local.entries)
+        orphans = set(self._orphans_after(ids, playlist_id))
+        with Session(self.engine) as session:
+            others = dict(session.exec(
+                select(PlaylistEntry.track_id, Playlist.title)
+                .join(Playlist, Playlist.playlist_id == PlaylistEntry.playlist_id)
+                .where(PlaylistEntry.track_id.in_(list(ids)), PlaylistEntry.playlist_id != playlist_id)).all())
+        kept = [(t, titles[t], f"also in {others[t]}" if t in others else "added directly")
+                for t in sorted(ids - orphans, key=titles.get)]
+        result = {"playlist_id": playlist_id, "title": local.title,
+                  "removed": [(t, titles[t]) for t in sorted(orphans, key=titles.get)], "kept": kept}
+        if dry_run:
+            return result
+        with self.writing():
+            with Session(self.engine) as session:
+                session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == playlist_id))
+                session.delete(session.get(Playlist, playlist_id))
+                session.commit()
+            self.layout.playlist_json_path(playlist_id).unlink(missing_ok=True)
+            self.prune(sorted(orphans))
+        return result
+
     # -- match decisions ------------------------------------------------------------
 
     def resolve_track_id(self, ref: str) -> str:
@@ -616,29 +715,22 @@ class Library(MaintenanceMixin):
     def match_set(self, track_ref: str, source: str) -> dict:
         """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
 
-        The pin wins over search. A track already downloaded from another source
-        is fetched again on its next load. Raises :class:`InvalidReference` for a
+        The pin wins over search; the track need not be in the library yet. A
+        track already downloaded from another source is fetched again on its
+        next load or sync, and its file replaced atomically. Raises :class:`InvalidReference` for a
         source that is neither an http(s) URL nor an existing file.
         """
         track_id = self.resolve_track_id(track_ref)
         source = _normalise_source(source)
-        with self.writing():
-            with Session(self.engine) as session:
-                known = session.get(Track, track_id) is not None
-            if not known:
-                self.upsert_tracks([self.spotify.track(track_id)])
-            return self._pin(track_id, source)
-
-    def _pin(self, track_id: str, source: str) -> dict:
-        with Session(self.engine) as session:
+        with self.writing(), Session(self.engine) as session:
             decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
             decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
             decision.score, decision.decided_at = None, utcnow()
             session.add(decision)
             row = session.get(Track, track_id)
-            if row.status != TrackStatus.DOWNLOADED or row.source_url != source:
-                self._requeue(row)
-            session.add(row)
+            if row is not None and row.status != TrackStatus.DOWNLOADED:
+                row.status, row.reason = TrackStatus.PENDING, None
+                session.add(row)
             session.commit()
             return self._decision_json(decision, row)
 
@@ -673,13 +765,6 @@ class Library(MaintenanceMixin):
                 "artists": list(row.artists) if row else [], "decision": decision.kind,
                 "source": decision.source, "provider": decision.provider, "score": decision.score,
                 "status": row.status if row else "not in library"}
-
-    def _requeue(self, row: Track) -> None:
-        """Mark a track to be fetched again. A downloaded file stays until a new one replaces it
-        (the pipeline refetches when the pinned source differs from the file's source)."""
-        if row.status != TrackStatus.DOWNLOADED:
-            row.status, row.reason = TrackStatus.PENDING, None
-
 
 def _normalise_source(source: str) -> str:
     local = local_source_path(source)

@@ -201,13 +201,15 @@ def write_m3u8(
     Locations are relative to ``base_dir`` (default: the directory of
     ``dest_file``) with native separators, or absolute paths when
     ``absolute``; a file on another Windows drive is always absolute.
+    Relative locations are computed between real paths (symbolic links
+    resolved), because the system resolves ``..`` after following a link.
     Entries whose file is missing are left out and reported in ``missing``.
     ``title`` adds a ``#PLAYLIST:`` line.
 
     Raises StorageError when the file cannot be written.
     """
     dest_file = Path(dest_file)
-    start = os.path.abspath(base_dir if base_dir is not None else dest_file.parent)
+    start = os.path.realpath(base_dir if base_dir is not None else dest_file.parent)
     result = ExportResult()
     items: list[tuple[ExportEntry, str]] = []
     present: dict[str, bool] = {}
@@ -223,7 +225,7 @@ def write_m3u8(
         location = os.path.abspath(entry.path)
         if not absolute:
             try:
-                location = os.path.relpath(location, start)
+                location = os.path.relpath(os.path.realpath(location), start)
             except ValueError:  # another drive on Windows
                 pass
         items.append((entry, location))

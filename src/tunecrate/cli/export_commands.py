@@ -1,0 +1,215 @@
+"""CLI commands that get music out of the library: track files, playlist ZIPs, M3U8, mirrors.
+
+Registered on the main app when :mod:`tunecrate.cli.app` imports this module.
+All of them work offline (a playlist cover not cached yet is the one thing
+fetched). Summaries go to stdout, warnings to stderr as ``warning: …`` lines;
+errors are one ``error: …`` line and exit 1, as everywhere in the CLI.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from tunecrate.cli.app import app, open_library, print_json
+
+_PLAYLIST_HELP = "Playlist URL, URI or id (see `tunecrate playlists`), or `likes`."
+_TRACK_HELP = "Spotify track URL, URI or id."
+
+
+class ExportFormat(str, enum.Enum):
+    """Formats of `tunecrate export`."""
+
+    m3u8 = "m3u8"
+
+
+def _warn(messages) -> None:
+    for message in messages:
+        sys.stderr.write(f"warning: {message}\n")
+
+
+def _entry_json(entry) -> dict:
+    return {"track_id": entry.track_id, "title": entry.title, "artists": list(entry.artists)}
+
+
+def _result_json(path, result) -> dict:
+    return {
+        "path": str(path) if path is not None else None, "tracks": result.tracks, "entries": result.entries,
+        "audio_bytes": result.audio_bytes, "total_bytes": result.total_bytes, "cover": result.cover,
+        "missing": [_entry_json(e) for e in result.missing], "warnings": list(result.warnings),
+    }
+
+
+def _print_export(path, result, as_json: bool, *, cover: bool = True, out=None) -> None:
+    """The summary of a playlist export: path, counts, then each missing track."""
+    from tunecrate.storage.names import track_label
+
+    write = (out or sys.stdout).write
+    if as_json:
+        write(json.dumps(_result_json(path, result), ensure_ascii=False, indent=2) + "\n")
+        return
+    if path is not None:
+        write(f"{path}\n")
+    counts = f"tracks={result.tracks} entries={result.entries} missing={len(result.missing)}"
+    if cover:
+        counts += f" cover={'yes' if result.cover else 'no'}"
+    write(f"{counts} bytes={result.total_bytes}\n")
+    for entry in result.missing:
+        write(f"  missing (not downloaded): {track_label(entry.artists, entry.title)} ({entry.track_id})\n")
+    _warn(result.warnings)
+
+
+# -- tracks -----------------------------------------------------------------------------
+
+
+@app.command("download-track")
+def download_track(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
+    """Print the absolute path of a downloaded track's MP3 in the library."""
+    with open_library() as lib:
+        path = lib.track_file(track_ref)
+    typer.echo(str(path))
+
+
+@app.command("save-track")
+def save_track(
+    track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP),
+    out: str = typer.Argument(..., metavar="OUT", help="A folder (existing, or written with a trailing /) or a file path."),
+) -> None:
+    """Copy a track's MP3 out of the library; print the path written.
+
+    Into a folder the file is named `Artist - Title.mp3` and never overwrites
+    anything: a taken name gets a number, `Artist - Title (2).mp3`. A file
+    path is replaced if it exists, as `cp` does. The copy appears complete or
+    not at all.
+    """
+    with open_library() as lib:
+        path = lib.save_track(track_ref, out)
+    typer.echo(str(path))
+
+
+# -- playlists --------------------------------------------------------------------------
+
+
+def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None:
+    if out == "-" and not directory:
+        if sys.stdout.isatty():
+            raise typer.BadParameter("refusing to write a ZIP to a terminal; redirect stdout or give a file",
+                                     param_hint="OUT")
+        with open_library() as lib:
+            stream = lib.iter_playlist_zip(playlist_ref)
+            sink = sys.stdout.buffer
+            try:
+                for chunk in stream:
+                    sink.write(chunk)
+                sink.flush()
+            finally:
+                stream.close()
+        _print_export(None, stream.result, as_json, out=sys.stderr)
+        return
+    with open_library() as lib:
+        path, result = lib.export_playlist_zip(playlist_ref, out, directory=directory)
+    _print_export(path, result, as_json)
+
+
+@app.command("download-playlist-zip")
+def download_playlist_zip(
+    playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help=_PLAYLIST_HELP),
+    out: str = typer.Argument(..., metavar="OUT",
+                              help="A .zip file path, a folder (then `<title>.zip` in it), or - for stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Write a playlist as one ZIP: its MP3s numbered in order, an M3U8 and cover.jpg.
+
+    A track listed twice is stored once and listed twice in the M3U8. Tracks
+    not downloaded yet are left out and listed. Prints the path, the counts
+    and the missing tracks; the archive appears complete or not at all.
+    """
+    _zip(playlist_ref, out, as_json, directory=False)
+
+
+@app.command("save-playlist")
+def save_playlist(
+    playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help=_PLAYLIST_HELP),
+    out: Path = typer.Argument(..., metavar="OUT", help="Folder to write `<playlist title>.zip` into (created)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Save a playlist's ZIP into a folder, named after the playlist (replacing an older export)."""
+    _zip(playlist_ref, str(out), as_json, directory=True)
+
+
+@app.command("export")
+def export(
+    playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help=_PLAYLIST_HELP),
+    dest: str = typer.Argument(..., metavar="DEST", help="A file path, or a folder (then `<title>.m3u8` in it)."),
+    fmt: ExportFormat = typer.Option(ExportFormat.m3u8, "--format", help="Playlist format."),
+    absolute: bool = typer.Option(False, "--absolute", help="Write absolute paths instead of paths relative to DEST's folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Write a playlist file (extended M3U8) that points at the library's MP3s.
+
+    Tracks not downloaded yet are left out and listed.
+    """
+    with open_library() as lib:
+        path, result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
+    _print_export(path, result, as_json, cover=False)
+
+
+@app.command("mirror")
+def mirror(
+    refs: Optional[List[str]] = typer.Argument(None, metavar="PLAYLIST",
+                                               help="Playlists to mirror (URL, URI, id or `likes`)."),
+    dest: str = typer.Argument(..., metavar="DEST", help="The folder to keep in step (created)."),
+    all_playlists: bool = typer.Option(False, "--all", help="Mirror every playlist of the library, `likes` included."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Keep a folder (a phone, a USB stick) equal to playlists: MP3s plus one M3U8 per playlist.
+
+    Each run states the whole content: tracks and M3U8s of playlists not
+    named any more are removed. Only files the mirror wrote (listed in
+    `.tunecrate-mirror.json`) are ever replaced or deleted; other files in
+    DEST are left alone, and a file changed in DEST is left and no longer managed.
+    """
+    refs = list(refs or ())
+    if all_playlists == bool(refs):
+        raise typer.BadParameter("give one or more playlists, or --all, before DEST", param_hint="PLAYLIST")
+    with open_library() as lib:
+        result = lib.mirror(None if all_playlists else refs, dest, dry_run=dry_run)
+    if as_json:
+        print_json(_mirror_json(result))
+    else:
+        _print_mirror(result)
+
+
+_ACTIONS = ("copy", "update", "delete", "release")
+
+
+def _mirror_json(result) -> dict:
+    from dataclasses import asdict
+
+    doc = {"dest": str(result.dest), "dry_run": result.dry_run, "bytes_to_write": result.bytes_to_write}
+    for action in (*_ACTIONS, "keep"):
+        doc[action] = [asdict(item) for item in getattr(result, action)]
+    doc["missing"] = [_entry_json(e) for e in result.missing]
+    return doc
+
+
+def _print_mirror(result) -> None:
+    from tunecrate.storage.names import track_label
+
+    out = sys.stdout.write
+    verbs = {"copy": "would copy", "update": "would update", "delete": "would delete",
+             "release": "would release"} if result.dry_run else {}
+    out(f"{'plan for' if result.dry_run else 'mirrored into'} {result.dest}\n")
+    for action in _ACTIONS:
+        for item in getattr(result, action):
+            out(f"  {verbs.get(action, action)}: {item.name} ({item.reason})\n")
+    for entry in result.missing:
+        out(f"  missing (not downloaded): {track_label(entry.artists, entry.title)} ({entry.track_id})\n")
+    counts = " ".join(f"{a}={len(getattr(result, a))}" for a in (*_ACTIONS, "keep"))
+    out(f"{counts} missing={len(result.missing)} bytes={result.bytes_to_write}\n")
