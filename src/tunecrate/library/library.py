@@ -213,12 +213,24 @@ class Library(MaintenanceMixin):
         return login_state(self.token_path)
 
     def providers(self):
-        """The search providers, in the order they are tried (built lazily, once)."""
+        """The search providers, in the order they are tried (built lazily, once).
+
+        With music folders configured (``TUNECRATE_MUSIC_DIRS``, ``tunecrate
+        sources add``), the user's own music comes first: its index is
+        refreshed incrementally, then searched before any online provider.
+        """
         with self._providers_lock:
             if self._providers is None:
+                from tunecrate.services.local import LocalIndex, LocalProvider, load_music_dirs
                 from tunecrate.services.providers import build_providers
 
-                self._providers = build_providers(self.settings.providers)
+                providers = []
+                music_dirs = load_music_dirs(self.settings)
+                if music_dirs:
+                    index = LocalIndex(self.engine)
+                    index.scan(music_dirs)
+                    providers.append(LocalProvider(index))
+                self._providers = providers + build_providers(self.settings.providers)
             return self._providers
 
     def pipeline(self) -> Pipeline:

@@ -14,7 +14,8 @@ Per track:
    the providers are searched in order and the matcher decides (accepted,
    held for review, or unresolved) — the best candidates are recorded;
 3. *fetch* with retries and exponential backoff on transient errors;
-4. *encode* to ``tmp/`` with ffmpeg, *tag* with mutagen (cover art included;
+4. *encode* to ``tmp/`` with ffmpeg (a suitable MP3 of the user's own is
+   copied instead), *tag* with mutagen (cover art included;
    a cover that fails to download only warns), *place* with fsync +
    ``os.replace``;
 5. *record* the row: status, path, size, source and score, in one short
@@ -41,6 +42,7 @@ from tunecrate.core.types import Candidate, Match, TrackInfo
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.services.download import Fetcher
 from tunecrate.services.ffmpeg import encode_mp3, find_ffmpeg
+from tunecrate.services.local import is_suitable_mp3
 from tunecrate.services.providers import Provider
 from tunecrate.services.tagging import Cover, read_tags, sniff_image_mime, write_tags
 from tunecrate.storage.layout import Layout
@@ -234,6 +236,9 @@ class Pipeline:
             outcome = self._fetch_and_place(track, chosen, score, final, notify)
         except TunecrateError as exc:
             outcome = Outcome(track.track_id, track.title, TrackStatus.FAILED, str(exc))
+        except OSError as exc:  # disk full, permissions: this track fails, the library stays whole
+            outcome = Outcome(track.track_id, track.title, TrackStatus.FAILED,
+                              f"file system error: {exc.strerror or exc}")
         self._record(track, outcome)
         return outcome
 
@@ -306,8 +311,11 @@ class Pipeline:
         warnings: list[str] = []
         tmp = self.layout.tmp_file(suffix=".mp3")
         try:
-            notify(TrackEvent(track, "encoding"))
-            encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
+            if not owned and is_suitable_mp3(source_path):
+                shutil.copyfile(source_path, tmp)  # the user's own MP3 is good enough: no re-encode
+            else:
+                notify(TrackEvent(track, "encoding"))
+                encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
             cover = None
             if track.cover_url:
                 try:
