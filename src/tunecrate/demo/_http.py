@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from http.server import ThreadingHTTPServer
 
 
@@ -14,3 +15,40 @@ class QuietHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+class LoopbackServer:
+    """Lifecycle shared by the stand-ins: bind, serve in a daemon thread, stop.
+
+    Subclasses call :meth:`_bind` with their request handler class.
+    """
+
+    _thread_name = "stand-in"
+
+    def _bind(self, host: str, port: int, handler: type) -> None:
+        self._httpd = QuietHTTPServer((host, port), handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` of the running server."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self):
+        """Serve in a daemon thread; returns ``self``."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=self._thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from tunecrate.demo._http import QuietHTTPServer
+from tunecrate.demo._http import LoopbackServer
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -33,8 +33,10 @@ _TYPES = {".webm": "audio/webm", ".opus": "audio/ogg", ".ogg": "audio/ogg", ".m4
           ".png": "image/png"}
 
 
-class MediaServer:
+class MediaServer(LoopbackServer):
     """Threaded HTTP server on 127.0.0.1 serving registered files under ``/media/<name>``."""
+
+    _thread_name = "media-server"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._files: dict[str, Path] = {}
@@ -56,13 +58,7 @@ class MediaServer:
             def do_GET(self) -> None:
                 server._serve(self, head=False)
 
-        self._httpd = QuietHTTPServer((host, port), Handler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        self._bind(host, port, Handler)
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/media/{quote(name)}"
@@ -82,22 +78,6 @@ class MediaServer:
         """Answer the next ``times`` requests for ``name`` with HTTP ``status``."""
         with self._lock:
             self._faults.setdefault(name, []).extend([("status", status)] * times)
-
-    def start(self) -> "MediaServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="media-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> "MediaServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- request handling -------------------------------------------------------------
 

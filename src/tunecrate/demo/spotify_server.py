@@ -67,7 +67,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tunecrate.demo._http import QuietHTTPServer
+from tunecrate.demo._http import LoopbackServer
 
 __all__ = [
     "FakeSpotify",
@@ -288,8 +288,10 @@ class _Playlist:
 _Response = tuple[int, dict[str, str], bytes]
 
 
-class FakeSpotify:
+class FakeSpotify(LoopbackServer):
     """Threaded HTTP server on ``host`` (loopback) with an in-memory Spotify catalogue.
+
+    Start and stop it with :meth:`start`/:meth:`stop` or ``with``.
 
     ``client_id``/``client_secret`` are the only credentials it accepts.
     ``item_key`` (``"track"``/``"item"``) names an entry's object in playlist
@@ -298,6 +300,8 @@ class FakeSpotify:
     (0: no embedded page). Access tokens live ``token_lifetime_s`` seconds.
     All public methods are thread-safe.
     """
+
+    _thread_name = "fake-spotify"
 
     def __init__(
         self,
@@ -353,16 +357,9 @@ class FakeSpotify:
             def do_DELETE(self) -> None:
                 fake._serve(self)
 
-        self._httpd = QuietHTTPServer((host, port), Handler)
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, Handler)
 
-    # -- lifecycle and addresses -------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://HOST:PORT`` of the running server."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+    # -- addresses ----------------------------------------------------------------------
 
     @property
     def api_url(self) -> str:
@@ -373,24 +370,6 @@ class FakeSpotify:
     def accounts_url(self) -> str:
         """Accounts service root, ``http://HOST:PORT`` (for ``TUNECRATE_SPOTIFY_ACCOUNTS_URL``)."""
         return self.base_url
-
-    def start(self) -> FakeSpotify:
-        """Serve in a daemon thread; returns ``self``."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-spotify", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeSpotify:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- catalogue ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from tunecrate.core.errors import InvalidReference, TunecrateError
 from tunecrate.core.ids import validate_stored_id
 from tunecrate.core.types import PlaylistInfo, SkippedEntry, TrackInfo
-from tunecrate.db.models import DecisionKind, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow
+from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.services.tagging import read_tags
 
 
