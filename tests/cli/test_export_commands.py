@@ -317,7 +317,15 @@ def test_mirror_moves_only_the_difference(cli, demo, world, roots, tmp_path):
     assert "copy=0 update=0 delete=0 release=0 keep=6" in third.stdout
 
 
-def test_mirror_all_and_usage_errors(cli, demo, world, tmp_path):
+def _seed_login(world, roots) -> None:
+    """Log in as the stand-in's user (what `tunecrate login` leaves behind)."""
+    from tunecrate.services.spotify_auth import PrivateTokenCache
+
+    roots["data_root"].mkdir(parents=True, exist_ok=True)
+    PrivateTokenCache(roots["data_root"] / "spotify-token.json").save_token_to_cache(world.spotify.issue_user_token())
+
+
+def test_mirror_all_and_usage_errors(cli, demo, world, roots, tmp_path):
     _one_line_error(cli("mirror", "--all", str(tmp_path / "m")), "no playlists")
     assert cli("mirror", str(tmp_path / "m")).exit_code == 2
     assert cli("mirror", "--all", demo.playlist_id, str(tmp_path / "m")).exit_code == 2
@@ -329,9 +337,16 @@ def test_mirror_all_and_usage_errors(cli, demo, world, tmp_path):
     _load_demo(cli, demo, world)
     _pin(cli, sources)
     _ok(cli("playlist", playlist_id))
+    _seed_login(world, roots)
+    world.spotify.set_saved_tracks([_demo_track(demo, 4), _demo_track(demo, 1)])
+    _ok(cli("likes"))
     doc = json.loads(_ok(cli("mirror", "--all", str(tmp_path / "m"), "--json")).stdout)
     playlists = sorted(i["name"] for i in doc["copy"] if i["kind"] == "playlist")
-    assert playlists == ["Dup.m3u8", "tunecrate demo mix.m3u8"]
+    assert playlists == ["Dup.m3u8", "Liked Songs.m3u8", "tunecrate demo mix.m3u8"]
+    likes = _parse_m3u8((tmp_path / "m" / "Liked Songs.m3u8").read_text("utf-8"))
+    assert [loc for _, _, loc in likes] == [f"{_label(4)}.mp3", f"{_label(1)}.mp3"]
+    zipped = _ok(cli("download-playlist-zip", "likes", str(tmp_path)))
+    assert "tracks=2 entries=2 missing=0 cover=no" in zipped.stdout and zipped.stderr == ""
     assert len([i for i in doc["copy"] if i["kind"] == "track"]) == 8
     assert [m["title"] for m in doc["missing"]] == ["Dup Song 3"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -77,6 +78,15 @@ def test_save_track_destinations(loaded, demo, tmp_path):
     blocker.write_bytes(b"x")
     with pytest.raises(StorageError, match="a file has that name"):
         loaded.save_track(demo.track_ids[2], str(blocker) + "/")
+    storage = loaded.layout.root
+    for attempt in (lambda: loaded.save_track(demo.track_ids[2], storage / "tracks" / "x.mp3"),
+                    lambda: loaded.save_track(demo.track_ids[2], storage),
+                    lambda: loaded.export_m3u8(demo.playlist_id, storage / "playlists"),
+                    lambda: loaded.export_playlist_zip(demo.playlist_id, str(storage / "new") + "/"),
+                    lambda: loaded.mirror(None, storage / "tracks")):
+        with pytest.raises(StorageError, match="inside the library's storage folder"):
+            attempt()
+    assert not (storage / "new").exists() and not list(storage.glob("tracks/*.mp3"))
     assert sorted(p.name for p in (tmp_path / "new-folder").iterdir()) == [
         "ADA BYTE - 127 BPM (2).mp3", "Ada Byte - 127 Bpm (3).mp3", "Ada Byte - 127 Bpm.mp3"]
 
@@ -144,6 +154,12 @@ def test_m3u8_and_mirror(loaded, demo, tmp_path):
     assert all(Path(line).is_file() for line in lines[3::2])
     with pytest.raises(StorageError, match="does not exist"):
         loaded.export_m3u8(demo.playlist_id, tmp_path / "no" / "x.m3u8")
+    # Relative locations work from a folder reached through a symbolic link.
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep", target_is_directory=True)
+    path, _ = loaded.export_m3u8(demo.playlist_id, tmp_path / "link")
+    locations = path.read_text("utf-8").splitlines()[3::2]
+    assert len(locations) == 6 and all(os.path.isfile(os.path.join(tmp_path / "link", loc)) for loc in locations)
 
     dest = tmp_path / "mirror"
     plan = loaded.mirror([demo.playlist_url, demo.playlist_id], dest, dry_run=True)

@@ -23,6 +23,8 @@ then), or any path when the method is told ``directory=True``. In a directory:
 
 Every file appears complete or not at all (temporary file next to it, fsync,
 rename). Everything tunecrate names is checked to stay inside the directory.
+Destinations inside the library's storage folder are refused
+(:class:`~tunecrate.core.errors.StorageError`): they could clobber its audio.
 """
 
 from __future__ import annotations
@@ -124,14 +126,15 @@ def _copy_new(source: Path, folder: Path, label: str, ext: str) -> Path:
         try:
             shutil.copyfile(source, tmp)
             shutil.copystat(source, tmp)
-            fd = os.open(tmp, os.O_RDONLY)
+            fd = os.open(tmp, os.O_RDWR)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
             names = NameAllocator(os.listdir(folder))
             while True:
-                target = ensure_within(folder, folder / names.claim(label, ext=ext))
+                target = folder / names.claim(label, ext=ext)
+                ensure_within(folder, target)
                 try:
                     os.link(tmp, target)
                 except FileExistsError:
@@ -159,6 +162,14 @@ class ExportsMixin:
 
     layout: "Layout"
     settings: "Settings"
+
+    def _outside_library(self, path: Path) -> Path:
+        """``path``, refused (StorageError) when it lies in the storage root, where it could clobber audio."""
+        root = self.layout.root.resolve()
+        resolved = path.resolve()
+        if resolved == root or root in resolved.parents:
+            raise StorageError(f"refusing to write {path}: it is inside the library's storage folder {root}")
+        return path
 
     # -- tracks --------------------------------------------------------------------
 
@@ -202,6 +213,7 @@ class ExportsMixin:
         :class:`StorageError` when the copy cannot be written.
         """
         row, source = self._track_row_file(track_ref)
+        self._outside_library(_path(out))
         if _wants_dir(out, directory):
             return _copy_new(source, _prepare_dir(_path(out)), track_label(row.artists, row.title), ".mp3")
         target = _check_file_target(_path(out).absolute())
@@ -302,6 +314,7 @@ class ExportsMixin:
         :class:`StorageError`.
         """
         _, title, entries = self.export_entries(playlist_ref)
+        self._outside_library(_path(out))
         target = _target(out, zip_filename(title), directory=directory)
         cover, warning = self.playlist_cover(playlist_ref)
         result = write_playlist_zip(target, title, entries, cover)
@@ -319,6 +332,7 @@ class ExportsMixin:
         Raises :class:`InvalidReference`, :class:`NotFound` and :class:`StorageError`.
         """
         _, title, entries = self.export_entries(playlist_ref)
+        self._outside_library(_path(dest))
         target = _target(dest, safe_component(title, ext=".m3u8"), directory=directory)
         result = write_m3u8(target, entries, absolute=absolute, title=title)
         return target, result
@@ -344,7 +358,7 @@ class ExportsMixin:
         else:
             ids = list(dict.fromkeys(playlist_ref_id(ref) for ref in playlist_refs))
         playlists = [self.export_entries(pid)[1:] for pid in ids]
-        return mirror_folder(_path(dest).absolute(), playlists, dry_run=dry_run)
+        return mirror_folder(self._outside_library(_path(dest)).absolute(), playlists, dry_run=dry_run)
 
 
 def _download_cover(url: str) -> tuple[bytes | None, str]:
