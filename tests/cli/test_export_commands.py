@@ -7,29 +7,15 @@ import os
 import zipfile
 from pathlib import Path
 
-import pytest
 
-from tunecrate.cli import app as cli_app
-from tunecrate.cli import export_commands
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import DEMO_SONGS
-from tunecrate.library.exports import ExportsMixin
-from tunecrate.library.library import Library
 from tunecrate.storage.mirror import MANIFEST_NAME
 from tunecrate.storage.names import check_relative
 
 #: The demo playlist's order, as indexes into the demo album.
 DEMO_ORDER = (3, 0, 5, 1, 4, 2)
 HOSTILE_TITLES = ["../../x", "CON", "é" * 300, "😀 party 🎉", "שלום עולם", "a/b\\c", "nul.txt", "/etc/passwd"]
-
-
-@pytest.fixture(autouse=True)
-def _library_with_exports(monkeypatch):
-    """Until :class:`Library` inherits :class:`ExportsMixin`, the commands open a subclass that does."""
-    if not issubclass(Library, ExportsMixin):
-        lib_class = type("Lib", (ExportsMixin, Library), {})
-        monkeypatch.setattr(export_commands, "open_library", lambda **kw: lib_class.open(
-            storage_root=cli_app.state.storage, data_root=cli_app.state.data, **kw))
 
 
 def _ok(result):

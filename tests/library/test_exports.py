@@ -13,15 +13,12 @@ from sqlmodel import Session
 from tunecrate.core.errors import InvalidReference, NotFound, StorageError
 from tunecrate.db.models import Playlist, Track
 from tunecrate.demo.spotify_server import fake_id
-from tunecrate.library.exports import ExportsMixin
 from tunecrate.library.library import Library
 
 
 @pytest.fixture
 def lib(settings):
-    """A library with the export methods (a subclass until Library inherits the mixin)."""
-    cls = Library if issubclass(Library, ExportsMixin) else type("Lib", (ExportsMixin, Library), {})
-    with cls(settings) as lib:
+    with Library(settings) as lib:
         yield lib
 
 

@@ -387,3 +387,7 @@ def demo(
 def main() -> None:
     """Console entry point."""
     app()
+
+
+# Command modules register themselves on `app` (and `match_app`) when imported.
+from tunecrate.cli import export_commands  # noqa: E402,F401

@@ -27,6 +27,7 @@ from tunecrate.db.engine import open_engine
 from tunecrate.db.models import (
     DecisionKind, Job, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow,
 )
+from tunecrate.library.exports import ExportsMixin
 from tunecrate.library.maintenance import MaintenanceMixin
 from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
 from tunecrate.library.sync import SyncPlan, diff_entries
@@ -118,7 +119,7 @@ def track_info(row: Track) -> TrackInfo:
     )
 
 
-class Library(MaintenanceMixin):
+class Library(MaintenanceMixin, ExportsMixin):
     """A tunecrate library: catalogue (SQLite), files (storage root) and the pipeline.
 
     Build it with :meth:`open`. Pass ``spotify`` or ``providers`` to replace
@@ -527,6 +528,8 @@ class Library(MaintenanceMixin):
         entry_positions = _entry_positions(len(info.entries), [s.position for s in info.skipped])
         with Session(self.engine) as session:
             row = session.get(Playlist, info.playlist_id) or Playlist(playlist_id=info.playlist_id, title=info.title)
+            if row.cover_url != info.cover_url:
+                self.playlist_cover_path(info.playlist_id).unlink(missing_ok=True)  # cached cover is stale
             row.kind = info.kind
             row.title = info.title
             row.owner = info.owner
@@ -715,6 +718,7 @@ class Library(MaintenanceMixin):
                 session.delete(session.get(Playlist, playlist_id))
                 session.commit()
             self.layout.playlist_json_path(playlist_id).unlink(missing_ok=True)
+            self.playlist_cover_path(playlist_id).unlink(missing_ok=True)
             self.prune(sorted(orphans))
         return result
 
