@@ -7,7 +7,6 @@ import os
 import zipfile
 from pathlib import Path
 
-
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import DEMO_SONGS
 from tunecrate.storage.mirror import MANIFEST_NAME
