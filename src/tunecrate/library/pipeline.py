@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tunecrate.core.errors import DownloadError, ServiceError, TunecrateError
+from tunecrate.core.errors import ConfigurationError, DownloadError, ServiceError, TunecrateError
 from tunecrate.core.matching import Thresholds, decide, explain
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate, Match, TrackInfo
@@ -143,10 +143,13 @@ class Pipeline:
         self._providers = providers
         self._ffmpeg = find_ffmpeg(settings.ffmpeg)
         defaults = Thresholds()
-        self.thresholds = Thresholds(
-            accept=settings.accept_threshold if settings.accept_threshold is not None else defaults.accept,
-            review=settings.review_threshold if settings.review_threshold is not None else defaults.review,
-        )
+        try:
+            self.thresholds = Thresholds(
+                accept=settings.accept_threshold if settings.accept_threshold is not None else defaults.accept,
+                review=settings.review_threshold if settings.review_threshold is not None else defaults.review,
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"bad match thresholds: {exc}") from None
         self._local = threading.local()
         self._covers = _CoverCache()
         self._fetchers: list[Fetcher] = []
