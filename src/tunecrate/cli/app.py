@@ -390,4 +390,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` (and `match_app`) when imported.
-from tunecrate.cli import export_commands  # noqa: E402,F401
+from tunecrate.cli import export_commands, review_commands  # noqa: E402,F401

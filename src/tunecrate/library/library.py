@@ -29,6 +29,7 @@ from tunecrate.db.models import (
 )
 from tunecrate.library.exports import ExportsMixin
 from tunecrate.library.maintenance import MaintenanceMixin
+from tunecrate.library.review import ReviewMixin
 from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
 from tunecrate.library.sync import SyncPlan, diff_entries
 from tunecrate.services.download import local_source_path
@@ -119,7 +120,7 @@ def track_info(row: Track) -> TrackInfo:
     )
 
 
-class Library(MaintenanceMixin, ExportsMixin):
+class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
     """A tunecrate library: catalogue (SQLite), files (storage root) and the pipeline.
 
     Build it with :meth:`open`. Pass ``spotify`` or ``providers`` to replace

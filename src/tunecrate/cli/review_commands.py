@@ -1,0 +1,247 @@
+"""Commands to review matches, rewrite tags and manage music folders.
+
+``tunecrate review``, ``match show|skip|accept``, ``retag`` and
+``sources add|remove|list|scan``; registered on the app of
+:mod:`tunecrate.cli.app` when this module is imported. Heavy modules are
+imported inside the commands so that ``tunecrate --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tunecrate.cli.app import app, match_app, open_library, print_json
+from tunecrate.core.errors import ConfigurationError
+
+sources_app = typer.Typer(help="Add, remove, list and scan the folders of music you already own.",
+                          no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+# -- match show / skip / accept --------------------------------------------------------
+
+
+@match_app.command("show")
+def match_show(
+    track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a track's current choice and its candidates, with the score's components."""
+    with open_library() as lib:
+        item = lib.match_show(track_ref)
+    if as_json:
+        print_json(item)
+    else:
+        print_match(item)
+
+
+def print_match(item: dict) -> None:
+    """The track, its current choice and a table of candidates with their score components."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tunecrate.cli.review import _choice_line, _delta, _time, _title_cell
+
+    out = _console()
+    out.print(escape(f"{item['title'] or '?'} — {', '.join(item['artists']) or '?'} ({item['track_id']})"))
+    out.print(escape(f"album: {item['album'] or '?'}  duration: {_time(item['duration_ms'])}  "
+                     f"isrc: {item['isrc'] or '—'}  status: {item['status']}"))
+    if item.get("reason"):
+        out.print(escape(f"reason: {item['reason']}"))
+    out.print(escape(f"current: {_choice_line(item)}"))
+    if not item["candidates"]:
+        out.print("no candidates recorded")
+        return
+    table = Table()
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Title / source", overflow="fold", min_width=30)
+    table.add_column("Artist / channel", overflow="fold")
+    table.add_column("Provider", no_wrap=True)
+    table.add_column("Time (Δ s)", justify="right", no_wrap=True)
+    table.add_column("Score", justify="right", no_wrap=True)
+    for component in ("title", "artist", "duration", "version", "verified"):
+        table.add_column(component, justify="right", no_wrap=True)
+    table.add_column("ISRC", no_wrap=True)
+    for c in item["candidates"]:
+        comp = c.get("components") or {}
+        isrc = "match" if comp.get("isrc") else (c.get("isrc") or "—")
+        title = _title_cell(c)
+        if c.get("rejected"):
+            title.append(f"\nrejected: {c['rejected']}", style="red")
+        table.add_row(
+            f"{'*' if c['chosen'] else ''}{c['index'] + 1}", title, escape(c.get("artist") or ""),
+            escape(c.get("provider") or ""), f"{_time(c.get('duration_ms'))} ({_delta(c['duration_delta_s'])})",
+            f"{c.get('score') or 0:.2f}",
+            *(_component(comp.get(k)) for k in ("title", "artist", "duration", "version", "verified")),
+            escape(isrc),
+        )
+    out.print(table)
+    out.print("accept one with `tunecrate match accept TRACK N`, or pin your own with `tunecrate match set`")
+
+
+def _component(value: float | None) -> str:
+    """A score component for display: ``+0.35``, ``-0.25``, ``0`` (``""`` when absent)."""
+    if value is None:
+        return ""
+    return "0" if abs(value) < 0.005 else f"{value:+.2f}"
+
+
+@match_app.command("skip")
+def match_skip(
+    track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
+) -> None:
+    """Mark a track "don't download": never fetched or asked about again (`match clear` undoes it)."""
+    with open_library() as lib:
+        result = lib.match_skip(track_ref)
+    title = f" ({result['title']})" if result["title"] else ""
+    typer.echo(f"skipped {result['track_id']}{title}: it will not be downloaded")
+
+
+@match_app.command("accept")
+def match_accept(
+    track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
+    number: int = typer.Argument(1, min=1, help="Candidate number as `match show` lists it (1 = best)."),
+) -> None:
+    """Pin a track to one of its candidates; the next load or sync downloads it."""
+    with open_library() as lib:
+        result = lib.match_accept(track_ref, number - 1)
+    title = f" ({result['title']})" if result["title"] else ""
+    typer.echo(f"pinned {result['track_id']}{title} to {result['source']}")
+
+
+# -- review --------------------------------------------------------------------------------
+
+
+@app.command()
+def review(as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON and ask nothing.")) -> None:
+    """Decide, track by track, the recordings the matcher was unsure about.
+
+    Shows each track held for review or unresolved with its best candidates;
+    keys: a accept, 1-9 pick, p paste a URL or file, s don't download,
+    n next, b back, q quit. Decisions are saved at once; run it again to resume.
+    """
+    if as_json:
+        with open_library() as lib:
+            print_json(lib.review_queue())
+        return
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            "review is interactive and stdin is not a terminal; use `tunecrate review --json` to list the "
+            "queue and `tunecrate match set|skip|accept TRACK` to decide")
+    from tunecrate.cli.review import run_review
+
+    with open_library() as lib:
+        run_review(lib, _console())
+
+
+# -- retag ----------------------------------------------------------------------------------
+
+
+@app.command()
+def retag(
+    track_ref: Optional[str] = typer.Argument(None, metavar="[TRACK]", help="Spotify track URL, URI or id."),
+    all_tracks: bool = typer.Option(False, "--all", help="Retag every downloaded track."),
+    offline: bool = typer.Option(False, "--offline", help="Do not download covers; keep the embedded ones."),
+) -> None:
+    """Rewrite the tags of downloaded files from the library database, without fetching audio."""
+    if bool(track_ref) == all_tracks:
+        raise typer.BadParameter("give a track, or --all")
+    with open_library() as lib:
+        count = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
+    typer.echo(f"retagged {count} file(s)")
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def _folder_rows(lib) -> list[dict]:
+    from tunecrate.services.local import LocalIndex, load_music_dirs, stored_music_dirs
+
+    stored = set(stored_music_dirs(lib.settings.data_root))
+    configured = {Path(os.path.normpath(Path(p).expanduser().absolute())) for p in lib.settings.music_dirs}
+    counts = LocalIndex(lib.engine).file_counts()
+    rows = []
+    for folder in load_music_dirs(lib.settings):
+        origins = [name for name, where in (("settings", configured), ("added", stored)) if folder in where]
+        rows.append({"path": str(folder), "origin": ",".join(origins), "exists": folder.is_dir(),
+                     "files": counts.get(folder, 0)})
+    return rows
+
+
+@sources_app.command("add")
+def sources_add(path: Path = typer.Argument(..., help="A folder of audio files (never modified).")) -> None:
+    """Add a folder of your own music; matching tracks are taken from it instead of downloaded."""
+    from tunecrate.services.local import add_music_dir
+
+    with open_library() as lib:
+        folder = add_music_dir(lib.settings.data_root, path)
+    typer.echo(f"added {folder}; run `tunecrate sources scan` to index it")
+
+
+@sources_app.command("remove")
+def sources_remove(path: Path = typer.Argument(..., help="A folder added with `tunecrate sources add`.")) -> None:
+    """Forget a music folder (its files leave the index at the next scan; nothing is deleted)."""
+    from tunecrate.services.local import remove_music_dir
+
+    with open_library() as lib:
+        folder = remove_music_dir(lib.settings.data_root, path)
+    typer.echo(f"removed {folder}")
+
+
+@sources_app.command("list")
+def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the music folders (from settings and added ones) with their indexed file counts."""
+    from rich.table import Table
+
+    with open_library() as lib:
+        rows = _folder_rows(lib)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table()
+    for column in ("Folder", "From", "Files", "Exists"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["path"], row["origin"], str(row["files"]), "yes" if row["exists"] else "no")
+    out = _console()
+    out.print(table)
+    out.print(f"{len(rows)} folder(s)")
+
+
+@sources_app.command("scan")
+def sources_scan(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Index the audio files of the music folders (only new or changed files are read)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from tunecrate.services.local import LocalIndex, load_music_dirs
+
+    err = _console(stderr=True)
+    with open_library() as lib:
+        folders = load_music_dirs(lib.settings)
+        with lib.writing(), Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=err,
+                                     transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("scan", total=None)
+            report = LocalIndex(lib.engine).scan(
+                folders, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if as_json:
+        print_json({"folders": [str(f) for f in folders], "added": report.added, "updated": report.updated,
+                    "removed": report.removed, "unchanged": report.unchanged,
+                    "errors": [{"path": str(p), "reason": r} for p, r in report.errors]})
+        return
+    for path, reason in report.errors:
+        typer.echo(f"unreadable: {path}: {reason}", err=True)
+    if not folders:
+        typer.echo("no music folders; add one with `tunecrate sources add PATH`")
+    typer.echo(f"folders={len(folders)} added={report.added} updated={report.updated} "
+               f"removed={report.removed} unchanged={report.unchanged} errors={len(report.errors)}")
