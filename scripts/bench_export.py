@@ -33,11 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-try:
-    import tunecrate  # noqa: F401
-except ImportError:  # run from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from tunecrate.storage.export import ExportEntry, iter_playlist_zip, write_playlist_zip
 from tunecrate.storage.mirror import mirror
 

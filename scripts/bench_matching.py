@@ -24,11 +24,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    import tunecrate  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from tunecrate.core.matching import Decision, Thresholds, decide, explain
 from tunecrate.core.types import Candidate, TrackInfo
 
