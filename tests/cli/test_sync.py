@@ -286,3 +286,17 @@ def test_delete_playlist_and_track_keep_what_others_use(library, cli, world, dem
     assert sorted(_files(roots)) == [tracks[1]["id"]]
     stats = library.stats()
     assert (stats["tracks"], stats["downloaded"]) == (1, 1) and stats["disk_bytes"] > 0
+
+
+def test_delete_commands(cli, world, demo, roots):
+    pid, tracks = _setup(cli, world, demo, (0, 1))
+    assert cli("track", tracks[2]["id"]).exit_code == 0
+    dry = cli("delete-playlist", pid, "--dry-run")
+    assert dry.exit_code == 0 and "remove: Morning Static" in dry.stdout and len(_files(roots)) == 3
+    assert cli("delete-playlist", pid).exit_code == 1  # no terminal to confirm on
+    assert cli("delete-playlist", pid, "--yes").exit_code == 0
+    assert _files(roots) == [tracks[2]["id"]]
+    assert "will be removed" in cli("delete-track", tracks[2]["id"], "--dry-run").stdout
+    assert cli("delete-track", tracks[2]["id"], "--yes").stdout.strip().endswith("removed")
+    assert _files(roots) == []
+    assert cli("delete-track", tracks[2]["id"]).exit_code == 1

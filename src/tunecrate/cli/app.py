@@ -347,6 +347,61 @@ def load_local(as_json: bool = typer.Option(False, "--json", help="Print the rep
         typer.echo(f"tracks={report.tracks} playlists={report.playlists} pins={report.pins}")
 
 
+# -- deleting ---------------------------------------------------------------------------
+
+
+def _confirm_or_refuse(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise _fail("this deletes files; run it in a terminal to confirm, or pass --yes")
+    typer.confirm(question, abort=True)
+
+
+@app.command("delete-track")
+def delete_track(
+    track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen and change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove a track you added directly; it stays while a playlist still lists it."""
+    with open_library() as lib:
+        plan = lib.delete_track(track_ref, dry_run=True)
+        if plan["kept_by"]:
+            if not dry_run:
+                lib.delete_track(track_ref)  # no longer kept for its own sake
+            typer.echo(f"{plan['title']} stays: listed in {', '.join(plan['kept_by'])}")
+            return
+        typer.echo(f"{plan['title']}: file {plan['file'] or '(none)'} will be removed")
+        if dry_run:
+            typer.echo("dry run: nothing removed")
+            return
+        _confirm_or_refuse(f"remove {plan['title']}?", yes)
+        lib.delete_track(track_ref)
+    typer.echo("removed")
+
+
+@app.command("delete-playlist")
+def delete_playlist(
+    playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help="Playlist id, URL or URI, or `likes`."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen and change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove a playlist and the tracks nothing else wants (tracks other playlists use stay)."""
+    with open_library() as lib:
+        plan = lib.delete_playlist(playlist_ref, dry_run=True)
+        for track_id, title in plan["removed"]:
+            typer.echo(f"remove: {title} ({track_id})")
+        for track_id, title, reason in plan["kept"]:
+            typer.echo(f"keep:   {title} ({track_id}): {reason}")
+        if dry_run:
+            typer.echo("dry run: nothing removed")
+            return
+        _confirm_or_refuse(f"delete playlist {plan['title']!r} and {len(plan['removed'])} track file(s)?", yes)
+        lib.delete_playlist(playlist_ref)
+    typer.echo(f"deleted playlist {plan['title']}")
+
+
 # -- Spotify login --------------------------------------------------------------------
 
 
@@ -390,4 +445,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` (and `match_app`) when imported.
-from tunecrate.cli import export_commands, review_commands  # noqa: E402,F401
+from tunecrate.cli import export_commands, review_commands, smart  # noqa: E402,F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tunecrate.library.pipeline import TrackEvent
@@ -56,7 +57,7 @@ class LoadProgress:
                     self._progress.remove_task(task)
                 self._progress.advance(self._overall)
                 return
-            description = f"{label} [{_STAGES.get(event.stage, event.stage)}]"
+            description = f"{escape(label)} \\[{_STAGES.get(event.stage, event.stage)}]"
             task = self._per_track.get(track_id)
             if task is None:
                 self._per_track[track_id] = self._progress.add_task(description, total=None)

@@ -224,16 +224,12 @@ def sources_scan(as_json: bool = typer.Option(False, "--json", help="Print the r
     """Index the audio files of the music folders (only new or changed files are read)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from tunecrate.services.local import LocalIndex, load_music_dirs
-
     err = _console(stderr=True)
-    with open_library() as lib:
-        folders = load_music_dirs(lib.settings)
-        with lib.writing(), Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=err,
-                                     transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task("scan", total=None)
-            report = LocalIndex(lib.engine).scan(
-                folders, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    with open_library() as lib, Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=err,
+                                         transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("scan", total=None)
+        folders, report = lib.scan_music(
+            progress=lambda done, total: progress.update(task, completed=done, total=total))
     if as_json:
         print_json({"folders": [str(f) for f in folders], "added": report.added, "updated": report.updated,
                     "removed": report.removed, "unchanged": report.unchanged,

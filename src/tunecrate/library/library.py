@@ -235,6 +235,21 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
                 self._providers = providers + build_providers(self.settings.providers)
             return self._providers
 
+    def scan_music(self, progress=None):
+        """Index the music folders (settings + ``sources add``); only new or changed files are read.
+
+        ``progress(files_done, files_total)`` is called as files are read. Takes
+        the write lock. Returns ``(folders, ScanReport)``.
+        """
+        from tunecrate.services.local import LocalIndex, load_music_dirs
+
+        folders = load_music_dirs(self.settings)
+        with self.writing():
+            report = LocalIndex(self.engine).scan(folders, progress=progress)
+        with self._providers_lock:
+            self._providers = None  # rebuilt with the fresh index on next use
+        return folders, report
+
     def pipeline(self) -> Pipeline:
         return Pipeline(self.settings, self.layout, self.engine, self.providers)
 

@@ -71,9 +71,10 @@ def encode_mp3(binary: str, source: Path, dest: Path, quality: str = "v0") -> No
     example a corrupt or truncated download), :class:`StorageError` when the
     disk is full.
     """
+    # Its own session: a Ctrl-C meant for tunecrate lets the encode in flight finish.
     proc = subprocess.run(
         encode_command(binary, source, dest, quality),
-        capture_output=True, text=True, errors="replace", check=False,
+        capture_output=True, text=True, errors="replace", check=False, start_new_session=True,
     )
     if proc.returncode != 0:
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
