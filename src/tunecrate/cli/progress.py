@@ -51,6 +51,8 @@ class LoadProgress:
                 total = self._progress.tasks[self._overall].total or 0
                 if len(self._seen) > total:
                     self._progress.update(self._overall, total=len(self._seen))
+            if event.stage == "queued":
+                return
             if event.stage == "done":
                 task = self._per_track.pop(track_id, None)
                 if task is not None:

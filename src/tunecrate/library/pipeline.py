@@ -67,7 +67,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class TrackEvent:
-    """Progress event: ``stage`` is ``"resolving"``, ``"fetching"``, ``"encoding"`` or ``"done"``."""
+    """Progress event: ``stage`` is ``"queued"`` (every track, before work starts), ``"resolving"``,
+    ``"fetching"``, ``"encoding"`` or ``"done"``."""
 
     track: TrackInfo
     stage: str
@@ -178,6 +179,8 @@ class Pipeline:
             notify(TrackEvent(track, "done", outcome))
             return outcome
 
+        for track in unique:
+            notify(TrackEvent(track, "queued"))
         try:
             workers = max(1, min(self.settings.workers, len(unique)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tunecrate") as pool:
