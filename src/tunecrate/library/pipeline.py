@@ -1,9 +1,10 @@
 """The per-track pipeline: resolve → fetch → encode → tag → place → record.
 
 :class:`Pipeline` takes tracks whose metadata rows already exist and brings
-each to a final status, concurrently (one worker thread per configured
-worker, each with its own yt-dlp instance). Encoding runs in ffmpeg
-subprocesses, so threads are enough to keep every core busy.
+each to a final status, concurrently. At most ``workers`` encodes run at once
+(ffmpeg subprocesses, so threads keep every core busy); twice as many threads
+overlap the downloads, tagging and fsyncs of other tracks with them. Each
+thread has its own yt-dlp instance.
 
 Per track:
 
@@ -152,6 +153,7 @@ class Pipeline:
         except ValueError as exc:
             raise ConfigurationError(f"bad match thresholds: {exc}") from None
         self._local = threading.local()
+        self._encode_slots = threading.BoundedSemaphore(settings.workers)
         self._covers = _CoverCache()
         self._fetchers: list[Fetcher] = []
         self._fetchers_lock = threading.Lock()
@@ -182,8 +184,10 @@ class Pipeline:
         for track in unique:
             notify(TrackEvent(track, "queued"))
         try:
-            workers = max(1, min(self.settings.workers, len(unique)))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tunecrate") as pool:
+            # Twice as many threads as encode slots: while one track encodes, the
+            # next is already downloading and the last is being tagged and fsynced.
+            threads = max(1, min(2 * self.settings.workers, len(unique)))
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tunecrate") as pool:
                 for outcome in pool.map(work, unique):
                     outcomes[outcome.track_id] = outcome
         finally:
@@ -320,8 +324,9 @@ class Pipeline:
             if not owned and is_suitable_mp3(source_path):
                 shutil.copyfile(source_path, tmp)  # the user's own MP3 is good enough: no re-encode
             else:
-                notify(TrackEvent(track, "encoding"))
-                encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
+                with self._encode_slots:
+                    notify(TrackEvent(track, "encoding"))
+                    encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
             cover = None
             if track.cover_url:
                 try:

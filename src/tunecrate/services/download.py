@@ -18,6 +18,25 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PERMANENT = re.compile(r"HTTP Error 4(?!29)\d\d|Unsupported URL|is not a valid URL|Video unavailable|Private video")
 
 
+_YOUTUBE_HOSTS = {"www.youtube.com", "youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
+_MEDIA_SUFFIXES = (".webm", ".m4a", ".mp4", ".mp3", ".opus", ".ogg", ".oga", ".flac", ".wav", ".aac")
+
+
+def extractor_for(url: str) -> str | None:
+    """The yt-dlp extractor key a URL obviously belongs to, or ``None`` to let yt-dlp decide.
+
+    YouTube and YouTube Music watch URLs go to ``Youtube``; a direct link to an
+    audio file to ``Generic``. Naming it spares yt-dlp matching the URL
+    against every extractor it has (about 0.6 s of CPU the first time).
+    """
+    split = urlsplit(url)
+    if split.hostname in _YOUTUBE_HOSTS:
+        return "Youtube"
+    if split.path.lower().endswith(_MEDIA_SUFFIXES):
+        return "Generic"
+    return None
+
+
 def local_source_path(source: str) -> Path | None:
     """The local file a source names (absolute path or ``file://`` URL), else ``None``."""
     if source.startswith("file://"):
@@ -89,7 +108,7 @@ class Fetcher:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             self._ydl = YoutubeDL(self._options)
         try:
-            info = self._ydl.extract_info(url, download=True)
+            info = self._ydl.extract_info(url, download=True, ie_key=extractor_for(url))
         except YoutubeDLError as exc:
             message = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
             raise DownloadError(
