@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tunecrate.core.settings import Settings
+from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
 from tunecrate.library.library import Library
 
@@ -74,3 +75,31 @@ def cli(world, roots) -> Cli:
     env = {**world.environment(), "TUNECRATE_STORAGE_ROOT": str(roots["storage_root"]),
            "TUNECRATE_DATA_ROOT": str(roots["data_root"]), "TUNECRATE_WORKERS": "2", "COLUMNS": "200"}
     return Cli(env)
+
+
+class ReviewProvider:
+    """Offers each demo track its real audio under a duration 8 s off (a score between the review and
+    accept thresholds), another track's audio as an "acoustic" version, and a live version (rejected).
+    Finds nothing for the tracks in ``missing``."""
+
+    name = "youtube"
+
+    def __init__(self, demo, missing=()):
+        self.demo, self.missing = demo, set(missing)
+
+    def search(self, track):
+        if track.track_id in self.missing:
+            return []
+        others = [url for tid, url in self.demo.sources.items() if tid != track.track_id]
+        return [
+            Candidate(self.demo.sources[track.track_id], track.title, track.artist, track.duration_ms + 8000,
+                      "youtube"),
+            Candidate(others[0], f"{track.title} (Acoustic)", track.artist, track.duration_ms + 28000, "youtube"),
+            Candidate(others[1], f"{track.title} (Live)", track.artist, track.duration_ms, "youtube"),
+        ]
+
+
+@pytest.fixture
+def review_library(settings, demo):
+    """Opens a Library whose provider holds 5 demo tracks for review and leaves the 6th unresolved."""
+    return lambda: Library(settings, providers=[ReviewProvider(demo, missing={demo.track_ids[5]})])

@@ -21,8 +21,6 @@ from mutagen.id3 import ID3
 from rich.console import Console
 
 from tunecrate.cli.review import run_review
-from tunecrate.core.types import Candidate
-from tunecrate.library.library import Library
 from tunecrate.services.ffmpeg import find_ffmpeg
 from tunecrate.services.tagging import read_tags
 
@@ -30,34 +28,10 @@ TUNECRATE = str(Path(sys.executable).with_name("tunecrate"))
 PROMPT = "[a/1-9/p/s/n/b/q] > "
 
 
-class ReviewProvider:
-    """Each demo track's own audio, claimed 8 s too long (review); another track's audio as an
-    "acoustic" version; nothing for the tracks in ``missing`` (unresolved)."""
-
-    name = "youtube"
-
-    def __init__(self, demo, missing=()):
-        self.demo, self.missing = demo, set(missing)
-
-    def search(self, track):
-        if track.track_id in self.missing:
-            return []
-        other = next(url for tid, url in self.demo.sources.items() if tid != track.track_id)
-        return [
-            Candidate(self.demo.sources[track.track_id], track.title, track.artist, track.duration_ms + 8000,
-                      "youtube"),
-            Candidate(other, f"{track.title} (Acoustic)", track.artist, track.duration_ms + 28000, "youtube"),
-        ]
-
-
-def _library(settings, demo):
-    return Library(settings, providers=[ReviewProvider(demo, missing={demo.track_ids[5]})])
-
-
 @pytest.fixture
-def held(settings, demo, cli):
+def held(review_library, demo, cli):
     """The demo playlist loaded with 5 tracks held for review and 1 unresolved; returns the queue order."""
-    with _library(settings, demo) as lib:
+    with review_library() as lib:
         report = lib.load_playlist(demo.playlist_url)
     assert (report.counts["review"], report.counts["unresolved"]) == (5, 1)
     return [item["track_id"] for item in _queue(cli)]
@@ -90,7 +64,8 @@ def test_review_json_and_match_commands(cli, demo, held):
     assert [q["status"] for q in queue] == ["review"] * 5 + ["unresolved"]
     first = queue[0]
     assert first["choice"]["source"] == demo.sources[first["track_id"]]
-    assert [c["index"] for c in first["candidates"]] == [0, 1] and first["candidates"][0]["chosen"]
+    assert [c["index"] for c in first["candidates"]] == [0, 1, 2] and first["candidates"][0]["chosen"]
+    assert first["candidates"][2]["rejected"]  # the live version
     assert {"score", "components", "why", "duration_delta_s", "provider"} <= set(first["candidates"][0])
 
     shown = cli("match", "show", first["track_id"])
@@ -219,8 +194,8 @@ def test_interactive_review_in_a_terminal(cli, demo, held, roots, media_cache):
     assert t1 in [q["track_id"] for q in _queue(cli)]   # until `match clear` reopens it
 
 
-def test_run_review_in_process(settings, demo, media_cache):
-    with _library(settings, demo) as lib:
+def test_run_review_in_process(review_library, demo, media_cache):
+    with review_library() as lib:
         lib.load_playlist(demo.playlist_url)
         order = [item["track_id"] for item in lib.review_queue()]
         t0, t1, t2, t3, t4, t5 = order

@@ -8,42 +8,13 @@ from sqlmodel import Session
 
 from tunecrate.core.errors import InvalidReference, NotFound
 from tunecrate.core.matching import Thresholds
-from tunecrate.core.types import Candidate
 from tunecrate.db.models import Track
-from tunecrate.library.library import Library
 from tunecrate.services.tagging import read_tags
 
 
-class ReviewProvider:
-    """Offers each demo track its real audio under a duration 8 s off (a score between the review and
-    accept thresholds), another track's audio as an "acoustic" version, and a live version (rejected).
-    Finds nothing for the tracks in ``missing``."""
-
-    name = "youtube"
-
-    def __init__(self, demo, missing=()):
-        self.demo, self.missing = demo, set(missing)
-
-    def search(self, track):
-        if track.track_id in self.missing:
-            return []
-        others = [url for tid, url in self.demo.sources.items() if tid != track.track_id]
-        return [
-            Candidate(self.demo.sources[track.track_id], track.title, track.artist, track.duration_ms + 8000,
-                      "youtube"),
-            Candidate(others[0], f"{track.title} (Acoustic)", track.artist, track.duration_ms + 28000, "youtube"),
-            Candidate(others[1], f"{track.title} (Live)", track.artist, track.duration_ms, "youtube"),
-        ]
-
-
-def review_library(settings, demo):
-    """A Library whose provider offers the demo audio with scores that need review."""
-    return Library(settings, providers=[ReviewProvider(demo, missing={demo.track_ids[5]})])
-
-
 @pytest.fixture
-def lib(settings, demo):
-    with review_library(settings, demo) as lib:
+def lib(review_library, demo):
+    with review_library() as lib:
         report = lib.load_playlist(demo.playlist_url)
         assert (report.counts["review"], report.counts["unresolved"], report.counts["downloaded"]) == (5, 1, 0)
         yield lib
@@ -135,9 +106,9 @@ def _audio_part(path):
     return data[ID3(path).size:]
 
 
-def test_retag_rewrites_tags_keeps_audio_and_cover(settings, demo, world):
+def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
     track_id = demo.track_ids[0]
-    with review_library(settings, demo) as lib:
+    with review_library() as lib:
         lib.match_set(track_id, demo.sources[track_id])
         assert lib.load_track(track_id).counts["downloaded"] == 1
         path = _file(lib, track_id)
