@@ -127,6 +127,7 @@ class _CoverCache:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+            self._client = None
 
 
 class Pipeline:
