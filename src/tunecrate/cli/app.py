@@ -92,6 +92,15 @@ def _err_console():
     return Console(stderr=True)
 
 
+def _confirm_or_refuse(question: str, yes: bool) -> None:
+    """Ask before deleting, unless ``yes``; without a terminal to ask on, refuse (exit 1)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise _fail("this deletes files; run it in a terminal to confirm, or pass --yes")
+    typer.confirm(question, abort=True)
+
+
 # -- loading ----------------------------------------------------------------------
 
 
@@ -303,11 +312,8 @@ def gc(
             else:
                 typer.echo("nothing to remove" if plan.empty else "dry run: nothing removed")
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise _fail("gc would delete files; run it in a terminal to confirm, or pass --yes")
-            typer.confirm(f"remove {len(plan.orphans)} track(s), {len(plan.stray_tmp)} tmp entr(ies) and "
-                          f"{len(plan.unknown_files)} unclaimed file(s)?", abort=True)
+        _confirm_or_refuse(f"remove {len(plan.orphans)} track(s), {len(plan.stray_tmp)} tmp entr(ies) and "
+                           f"{len(plan.unknown_files)} unclaimed file(s)?", yes)
         done = lib.gc()
     if as_json:
         print_json({**done.to_json(), "removed": True})
@@ -348,14 +354,6 @@ def load_local(as_json: bool = typer.Option(False, "--json", help="Print the rep
 
 
 # -- deleting ---------------------------------------------------------------------------
-
-
-def _confirm_or_refuse(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise _fail("this deletes files; run it in a terminal to confirm, or pass --yes")
-    typer.confirm(question, abort=True)
 
 
 @app.command("delete-track")

@@ -58,7 +58,7 @@ class LoadReport:
     id: str
     title: str
     track_count: int
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMARY_KEYS, 0))
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)
     skipped_entries: list[SkippedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -95,6 +95,11 @@ class _LocalPlaylist:
     snapshot_id: str | None
     entries: list[tuple[str, str]]
     all_present: bool
+
+
+def file_present(layout: Layout, status: str | None, path: str | None) -> bool:
+    """Whether a row with ``status`` and relative ``path`` has its file: downloaded, and on disk."""
+    return status == TrackStatus.DOWNLOADED and bool(path) and (layout.root / path).is_file()
 
 
 def track_json(row: Track, layout: Layout) -> dict:
@@ -289,7 +294,7 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
         with Session(self.engine) as session:
             rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
             for row in rows:
-                if not row.path or not (self.layout.root / row.path).is_file():
+                if not file_present(self.layout, row.status, row.path):
                     row.status, row.path, row.size_bytes = TrackStatus.PENDING, None, None
                     row.reason = "file missing; will be fetched again"
                     session.add(row)
@@ -393,9 +398,7 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
                 .join(Track, Track.track_id == PlaylistEntry.track_id)
                 .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
             ).all()
-        root = self.layout.root
-        all_present = all(status == TrackStatus.DOWNLOADED and path and (root / path).is_file()
-                          for _, _, status, path in entries)
+        all_present = all(file_present(self.layout, status, path) for _, _, status, path in entries)
         return _LocalPlaylist(row.title, row.kind, row.snapshot_id,
                               [(track_id, title) for track_id, title, _, _ in entries], all_present)
 
@@ -404,25 +407,22 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
         local = self._local_playlist(playlist_id)
         if short_circuit and local is not None and local.snapshot_id and local.all_present:
             if self._remote_snapshot(playlist_id) == local.snapshot_id:
-                unique = len({t for t, _ in local.entries})
-                counts = {k: 0 for k in SUMMARY_KEYS}
-                counts["present"] = unique
                 plan = SyncPlan(playlist_id, local.title, local.snapshot_id, local.snapshot_id,
                                 kept=len(local.entries))
-                return LoadReport(kind=local.kind, id=playlist_id, title=local.title,
-                                  track_count=len(local.entries), counts=counts, plan=plan,
-                                  up_to_date=True, dry_run=dry_run)
+                report = LoadReport(kind=local.kind, id=playlist_id, title=local.title,
+                                    track_count=len(local.entries), plan=plan, up_to_date=True, dry_run=dry_run)
+                report.counts["present"] = len({t for t, _ in local.entries})
+                return report
         info = self._remote(playlist_id)
-        plan = self._plan(info, local)
         if dry_run:
-            report = LoadReport(kind=info.kind, id=playlist_id, title=info.title, track_count=len(info.entries),
-                                counts={k: 0 for k in SUMMARY_KEYS}, skipped_entries=list(info.skipped),
-                                plan=plan, dry_run=True)
-            return report
+            return LoadReport(kind=info.kind, id=playlist_id, title=info.title, track_count=len(info.entries),
+                              skipped_entries=list(info.skipped), dry_run=True,
+                              plan=self._plan(info, local, self._needing_fetch(info.entries)))
         with self.writing():
             job_id = self._start_job("sync", playlist_id)
             self.upsert_tracks(info.entries)
-            todo = self._needing_fetch(info.entries)
+            todo = self._needing_fetch(info.entries)  # under the lock: what really needs fetching now
+            plan = self._plan(info, local, todo)
             outcomes = self.pipeline().run(todo, progress, cancel) if todo else {}
             self.write_playlist(info)
             pruned = [] if keep_orphans else self.prune(plan.prune)
@@ -431,13 +431,13 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
             self._finish_job(job_id, report)
             return report
 
-    def _plan(self, info: PlaylistInfo, local: _LocalPlaylist | None) -> SyncPlan:
+    def _plan(self, info: PlaylistInfo, local: _LocalPlaylist | None, fetch: Sequence[TrackInfo]) -> SyncPlan:
         old = local.entries if local is not None else []
         new = [(t.track_id, t.title) for t in info.entries]
         added, removed, moved, kept = diff_entries(old, new)
         plan = SyncPlan(info.playlist_id, info.title, local.snapshot_id if local else None, info.snapshot_id,
                         added=added, removed=removed, moved=moved, kept=kept)
-        plan.fetch = [t.track_id for t in self._needing_fetch(info.entries)]
+        plan.fetch = [t.track_id for t in fetch]
         plan.prune = self._orphans_after({e.track_id for e in removed} - {t for t, _ in new}, info.playlist_id)
         return plan
 
@@ -452,9 +452,8 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
         todo = []
         for track_id, track in unique.items():
             row = rows.get(track_id)
-            present = (row is not None and row.status == TrackStatus.DOWNLOADED and row.path
-                       and (self.layout.root / row.path).is_file())
-            if not present or (track_id in pins and pins[track_id] != row.source_url):
+            if row is None or not file_present(self.layout, row.status, row.path) \
+                    or (track_id in pins and pins[track_id] != row.source_url):
                 todo.append(track)
         return todo
 
@@ -563,8 +562,7 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
 
     def _report(self, info: PlaylistInfo, outcomes: dict[str, Outcome]) -> LoadReport:
         report = LoadReport(kind=info.kind, id=info.playlist_id, title=info.title,
-                            track_count=len(info.entries), counts={k: 0 for k in SUMMARY_KEYS},
-                            skipped_entries=list(info.skipped))
+                            track_count=len(info.entries), skipped_entries=list(info.skipped))
         report.counts["present"] = len({t.track_id for t in info.entries} - set(outcomes))
         for outcome in outcomes.values():
             key = outcome.status if outcome.status in report.counts else "failed"
@@ -797,6 +795,7 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
                 "artists": list(row.artists) if row else [], "decision": decision.kind,
                 "source": decision.source, "provider": decision.provider, "score": decision.score,
                 "status": row.status if row else "not in library"}
+
 
 def _normalise_source(source: str) -> str:
     local = local_source_path(source)

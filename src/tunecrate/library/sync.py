@@ -67,27 +67,8 @@ def diff_entries(
     """
     old_ids = [t for t, _ in old]
     new_ids = [t for t, _ in new]
-    old_count, new_count = Counter(old_ids), Counter(new_ids)
-
-    # Entries beyond the old count of a track are additions; the last occurrences go first.
-    budget = dict(old_count)
-    kept_new: list[int] = []
-    added: list[PlanEntry] = []
-    for i, (track_id, title) in enumerate(new):
-        if budget.get(track_id, 0) > 0:
-            budget[track_id] -= 1
-            kept_new.append(i)
-        else:
-            added.append(PlanEntry(track_id, title, i))
-    budget = dict(new_count)
-    kept_old: list[int] = []
-    removed: list[PlanEntry] = []
-    for i, (track_id, title) in enumerate(old):
-        if budget.get(track_id, 0) > 0:
-            budget[track_id] -= 1
-            kept_old.append(i)
-        else:
-            removed.append(PlanEntry(track_id, title, i))
+    kept_new, added = _covered(new, Counter(old_ids))
+    kept_old, removed = _covered(old, Counter(new_ids))
 
     kept_old_ids = [old_ids[i] for i in kept_old]
     kept_new_ids = [new_ids[i] for i in kept_new]
@@ -99,3 +80,18 @@ def diff_entries(
     moved = [PlanEntry(new_ids[kept_new[j]], new[kept_new[j]][1], kept_new[j])
              for j, ok in enumerate(in_order) if not ok]
     return added, removed, moved, len(kept_new)
+
+
+def _covered(entries: Sequence[tuple[str, str]], available: Counter) -> tuple[list[int], list[PlanEntry]]:
+    """Split ``entries`` into the indices covered by ``available`` occurrences of their track
+    (earliest first) and the entries beyond them."""
+    budget = dict(available)
+    covered: list[int] = []
+    beyond: list[PlanEntry] = []
+    for i, (track_id, title) in enumerate(entries):
+        if budget.get(track_id, 0) > 0:
+            budget[track_id] -= 1
+            covered.append(i)
+        else:
+            beyond.append(PlanEntry(track_id, title, i))
+    return covered, beyond
