@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -78,7 +79,7 @@ def test_sigkill_at_any_moment_leaves_a_consistent_library(cli, world, demo, roo
     for delay in KILL_DELAYS_S[:4]:
         run_sync(env, pid, kill_after_s=delay)
         check_invariants(roots)
-        order = [t["track_id"] for t in __import__("json").loads(cli("playlist-local", pid, "--json").stdout)["tracks"]]
+        order = [t["track_id"] for t in json.loads(cli("playlist-local", pid, "--json").stdout)["tracks"]]
         assert order in ([t["id"] for t in tracks[:4]], [tracks[i]["id"] for i in (5, 0, 4, 2)]), \
             "a reader saw a half-written playlist"
     code, out, err = run_sync(env, pid)

@@ -182,19 +182,11 @@ def playlist_local(
     from tunecrate.cli.render import print_tracks
 
     with open_library() as lib:
-        doc = lib.playlist_local(_local_playlist_id(playlist_id))
+        doc = lib.playlist_local(playlist_id)
     if as_json:
         print_json(doc)
     else:
         print_tracks(doc["tracks"], title=f"{doc['title']} ({doc['playlist_id']})", numbered=True)
-
-
-def _local_playlist_id(text: str) -> str:
-    from tunecrate.core.ids import parse_spotify_ref
-
-    if text == "likes" or "/" not in text and ":" not in text:
-        return text
-    return parse_spotify_ref(text, "playlist").id
 
 
 # -- match decisions --------------------------------------------------------------------

@@ -48,12 +48,12 @@ from tunecrate.storage.export import (
     ExportResult,
     PlaylistZip,
     atomic_path,
-    fsync_dir,
     iter_playlist_zip,
     write_m3u8,
     write_playlist_zip,
     zip_filename,
 )
+from tunecrate.storage.layout import fsync_dir
 from tunecrate.storage.mirror import MirrorResult
 from tunecrate.storage.mirror import mirror as mirror_folder
 from tunecrate.storage.names import NameAllocator, ensure_within, safe_component, track_label
@@ -68,15 +68,6 @@ Destination = Union[str, "os.PathLike[str]"]
 COVER_TIMEOUT_S = 5.0
 #: Largest cover image accepted, in bytes.
 MAX_COVER_BYTES = 10 * 1024 * 1024
-
-_LIKES = "likes"
-
-
-def playlist_ref_id(text: str) -> str:
-    """The playlist id of a URL, URI, bare id or ``likes``. Raises :class:`InvalidReference`."""
-    text = (text or "").strip()
-    return _LIKES if text == _LIKES else parse_spotify_ref(text, "playlist").id
-
 
 def _path(out: Destination) -> Path:
     return Path(os.fspath(out)).expanduser()
@@ -234,7 +225,7 @@ class ExportsMixin:
         stored path that would lie outside the storage root). Durations in ms.
         Raises :class:`InvalidReference` and :class:`NotFound` (not in the library).
         """
-        playlist_id = playlist_ref_id(playlist_ref)
+        playlist_id = self.playlist_id(playlist_ref)
         doc = self.playlist_local(playlist_id)
         root = self.layout.root.resolve()
         entries = []
@@ -264,7 +255,7 @@ class ExportsMixin:
         then says why (None when there was simply no cover). Never raises for
         network problems; raises :class:`NotFound` for an unknown playlist.
         """
-        playlist_id = playlist_ref_id(playlist_ref)
+        playlist_id = self.playlist_id(playlist_ref)
         cache = self.playlist_cover_path(playlist_id)
         if not refresh and cache.is_file():
             return cache, None
@@ -280,8 +271,7 @@ class ExportsMixin:
                 return cache, f"cover not refreshed ({problem}); using the cached one"
             return None, f"no cover: {problem}"
         try:
-            with atomic_path(cache) as tmp:
-                tmp.write_bytes(data)
+            self.layout.write_bytes(cache, data)  # through tmp/, which every start empties
         except StorageError as exc:
             return data, f"cover not cached: {exc}"
         return cache, None
@@ -356,7 +346,7 @@ class ExportsMixin:
             if not ids:
                 raise NotFound("the library holds no playlists to mirror (see `tunecrate playlists`)")
         else:
-            ids = list(dict.fromkeys(playlist_ref_id(ref) for ref in playlist_refs))
+            ids = list(dict.fromkeys(self.playlist_id(ref) for ref in playlist_refs))
         playlists = [self.export_entries(pid)[1:] for pid in ids]
         return mirror_folder(self._outside_library(_path(dest)).absolute(), playlists, dry_run=dry_run)
 

@@ -617,8 +617,12 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
             "synced_at": r.synced_at.isoformat() if r.synced_at else None,
         } for r in rows]
 
-    def playlist_local(self, playlist_id: str) -> dict:
-        """One playlist with its tracks in playlist order. Raises :class:`NotFound`."""
+    def playlist_local(self, playlist_ref: str) -> dict:
+        """One playlist (id, URL, URI or ``likes``) with its tracks in playlist order.
+
+        Raises :class:`InvalidReference` and :class:`NotFound`.
+        """
+        playlist_id = self.playlist_id(playlist_ref)
         with Session(self.engine) as session:
             row = session.get(Playlist, playlist_id)
             if row is None:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunecrate.core.errors import StorageError
+from tunecrate.storage.layout import fsync_dir
 from tunecrate.storage.names import (
     check_relative,
     numbered_filename,
@@ -101,17 +102,6 @@ class ExportResult:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def fsync_dir(path: Path) -> None:
-    """Make renames in directory ``path`` durable (no-op where directories cannot be opened)."""
-    if os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextmanager

@@ -58,9 +58,9 @@ from tunecrate.storage.export import (
     ExportEntry,
     atomic_path,
     file_stat,
-    fsync_dir,
     m3u8_lines,
 )
+from tunecrate.storage.layout import fsync_dir
 from tunecrate.storage.names import NameAllocator, check_relative, ensure_within, track_label
 
 #: File name of the manifest inside DEST.
