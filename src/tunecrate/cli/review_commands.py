@@ -165,37 +165,19 @@ def retag(
 # -- sources -------------------------------------------------------------------------------
 
 
-def _folder_rows(lib) -> list[dict]:
-    from tunecrate.services.local import LocalIndex, load_music_dirs, stored_music_dirs
-
-    stored = set(stored_music_dirs(lib.settings.data_root))
-    configured = {Path(os.path.normpath(Path(p).expanduser().absolute())) for p in lib.settings.music_dirs}
-    counts = LocalIndex(lib.engine).file_counts()
-    rows = []
-    for folder in load_music_dirs(lib.settings):
-        origins = [name for name, where in (("settings", configured), ("added", stored)) if folder in where]
-        rows.append({"path": str(folder), "origin": ",".join(origins), "exists": folder.is_dir(),
-                     "files": counts.get(folder, 0)})
-    return rows
-
-
 @sources_app.command("add")
 def sources_add(path: Path = typer.Argument(..., help="A folder of audio files (never modified).")) -> None:
     """Add a folder of your own music; matching tracks are taken from it instead of downloaded."""
-    from tunecrate.services.local import add_music_dir
-
     with open_library() as lib:
-        folder = add_music_dir(lib.settings.data_root, path)
+        folder = lib.add_music_folder(path)
     typer.echo(f"added {folder}; run `tunecrate sources scan` to index it")
 
 
 @sources_app.command("remove")
 def sources_remove(path: Path = typer.Argument(..., help="A folder added with `tunecrate sources add`.")) -> None:
     """Forget a music folder (its files leave the index at the next scan; nothing is deleted)."""
-    from tunecrate.services.local import remove_music_dir
-
     with open_library() as lib:
-        folder = remove_music_dir(lib.settings.data_root, path)
+        folder = lib.remove_music_folder(path)
     typer.echo(f"removed {folder}")
 
 
@@ -205,7 +187,7 @@ def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     from rich.table import Table
 
     with open_library() as lib:
-        rows = _folder_rows(lib)
+        rows = lib.music_folders()
     if as_json:
         print_json(rows)
         return

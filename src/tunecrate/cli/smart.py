@@ -1301,11 +1301,8 @@ class SmartSession:
 
     def music_folders_screen(self) -> None:
         """Folders of the user's own music (``tunecrate sources``): list, add, remove, scan."""
-        from tunecrate.services.local import LocalIndex, add_music_dir, load_music_dirs, remove_music_dir
-
         while True:
-            folders = load_music_dirs(self.lib.settings)
-            counts = LocalIndex(self.lib.engine).file_counts()
+            folders = self.lib.music_folders()
             self.screen("Music folders", "Your own music: a matching file is used instead of a download. "
                                          "Nothing in these folders is ever changed.")
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
@@ -1313,21 +1310,21 @@ class SmartSession:
             table.add_column("Folder", ratio=1, overflow="fold")
             table.add_column("Files", justify="right", width=7)
             for i, folder in enumerate(folders, 1):
-                missing = "" if folder.is_dir() else " (missing)"
-                table.add_row(str(i), Text(f"{folder}{missing}"), str(counts.get(folder, 0)))
+                missing = "" if folder["exists"] else " (missing)"
+                table.add_row(str(i), Text(f"{folder['path']}{missing}"), str(folder["files"]))
             self.console.print(table if folders else Text("No music folders yet.", style="yellow"))
             legend = "a: add a folder · r: remove one · s: scan for new and changed files · q: back"
             key = self.choose("›", ["a", "r", "s"], legend=legend)
             if key == "a":
                 def add() -> None:
-                    folder = add_music_dir(self.lib.settings.data_root, self.ask("Folder", path=True))
+                    folder = self.lib.add_music_folder(self.ask("Folder", path=True))
                     self.console.print(f"Added {folder}; press s to index it.", markup=False)
                     self._pause()
 
                 self._sub(add)
             elif key == "r" and folders:
                 number = self.choose("Remove which", [str(i) for i in range(1, len(folders) + 1)])
-                self._sub(lambda: remove_music_dir(self.lib.settings.data_root, folders[int(number) - 1]))
+                self._sub(lambda: self.lib.remove_music_folder(folders[int(number) - 1]["path"]))
             elif key == "s":
                 _, report = self.shielded("Scanning…", self.lib.scan_music)
                 self.console.print(f"added {report.added}, updated {report.updated}, removed {report.removed}, "

@@ -255,6 +255,37 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
             self._providers = None  # rebuilt with the fresh index on next use
         return folders, report
 
+    def music_folders(self) -> list[dict]:
+        """The music folders, settings first: ``{"path", "origin", "exists", "files"}`` each, where
+        ``origin`` is ``"settings"``, ``"added"`` (``sources add``) or both, and ``files`` the number
+        of indexed files."""
+        from tunecrate.services.local import LocalIndex, load_music_dirs, stored_music_dirs
+
+        stored = set(stored_music_dirs(self.settings.data_root))
+        configured = {Path(os.path.normpath(Path(p).expanduser().absolute())) for p in self.settings.music_dirs}
+        counts = LocalIndex(self.engine).file_counts()
+        rows = []
+        for folder in load_music_dirs(self.settings):
+            origins = [name for name, where in (("settings", configured), ("added", stored)) if folder in where]
+            rows.append({"path": str(folder), "origin": ",".join(origins), "exists": folder.is_dir(),
+                         "files": counts.get(folder, 0)})
+        return rows
+
+    def add_music_folder(self, path: Path | str) -> Path:
+        """Add a folder of the user's own music (indexed at the next :meth:`scan_music`); return it.
+
+        Raises :class:`ConfigurationError` when it is not an existing directory.
+        """
+        from tunecrate.services.local import add_music_dir
+
+        return add_music_dir(self.settings.data_root, path)
+
+    def remove_music_folder(self, path: Path | str) -> Path:
+        """Forget a folder added with :meth:`add_music_folder`; nothing in it is touched. Return it."""
+        from tunecrate.services.local import remove_music_dir
+
+        return remove_music_dir(self.settings.data_root, path)
+
     def pipeline(self) -> Pipeline:
         return Pipeline(self.settings, self.layout, self.engine, self.providers)
 
