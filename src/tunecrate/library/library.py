@@ -700,16 +700,13 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
             if row is None:
                 raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
             decision = session.get(MatchDecision, track_id)
-            playlists = session.exec(
-                select(Playlist.playlist_id, Playlist.title).join(
-                    PlaylistEntry, PlaylistEntry.playlist_id == Playlist.playlist_id)
-                .where(PlaylistEntry.track_id == track_id).distinct()).all()
+            playlists = self._playlists_of(session, [track_id]).get(track_id, [])
         detail = track_json(row, self.layout)
         detail.update(
             album_artists=list(row.album_artists), track_number=row.track_number, track_total=row.track_total,
             disc_number=row.disc_number, release_date=row.release_date, explicit=row.explicit,
             wanted=row.wanted, spotify_url=f"https://open.spotify.com/track/{track_id}",
-            playlists=[{"playlist_id": pid, "title": title} for pid, title in playlists],
+            playlists=playlists,
             decision=decision.kind if decision else None,
             candidates=list(decision.candidates) if decision else [],
         )

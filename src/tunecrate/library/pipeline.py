@@ -90,7 +90,7 @@ def candidate_record(match: Match) -> dict:
     }
 
 
-class _CoverCache:
+class CoverCache:
     """Downloads cover images once per URL (album tracks share them)."""
 
     def __init__(self, timeout_s: float = 15.0) -> None:
@@ -155,7 +155,7 @@ class Pipeline:
             raise ConfigurationError(f"bad match thresholds: {exc}") from None
         self._local = threading.local()
         self._encode_slots = threading.BoundedSemaphore(settings.workers)
-        self._covers = _CoverCache()
+        self._covers = CoverCache()
         self._fetchers: list[Fetcher] = []
         self._fetchers_lock = threading.Lock()
 

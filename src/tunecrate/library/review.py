@@ -175,12 +175,12 @@ class ReviewMixin:
         that is not in the library or has no file, :class:`TaggingError` or
         :class:`StorageError` when a file cannot be rewritten.
         """
-        from tunecrate.library.library import track_info
-        from tunecrate.library.pipeline import _CoverCache
+        from tunecrate.library.library import file_present, track_info
+        from tunecrate.library.pipeline import CoverCache
         from tunecrate.services.tagging import write_tags
 
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
-        covers = _CoverCache(timeout_s=COVER_TIMEOUT_S)
+        covers = CoverCache(timeout_s=COVER_TIMEOUT_S)
         count = 0
         try:
             with self.writing():
@@ -192,7 +192,7 @@ class ReviewMixin:
                         row = session.get(Track, track_id)
                         if row is None:
                             raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
-                        if row.status != TrackStatus.DOWNLOADED or not self.layout.track_path(track_id).is_file():
+                        if not file_present(self.layout, row.status, row.path):
                             raise NotFound(f"track {track_id} ({row.title}) has no file to retag "
                                            f"(status {row.status})")
                         rows = [row]
