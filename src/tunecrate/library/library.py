@@ -259,17 +259,11 @@ class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
         """The music folders, settings first: ``{"path", "origin", "exists", "files"}`` each, where
         ``origin`` is ``"settings"``, ``"added"`` (``sources add``) or both, and ``files`` the number
         of indexed files."""
-        from tunecrate.services.local import LocalIndex, load_music_dirs, stored_music_dirs
+        from tunecrate.services.local import LocalIndex, music_dir_origins
 
-        stored = set(stored_music_dirs(self.settings.data_root))
-        configured = {Path(os.path.normpath(Path(p).expanduser().absolute())) for p in self.settings.music_dirs}
         counts = LocalIndex(self.engine).file_counts()
-        rows = []
-        for folder in load_music_dirs(self.settings):
-            origins = [name for name, where in (("settings", configured), ("added", stored)) if folder in where]
-            rows.append({"path": str(folder), "origin": ",".join(origins), "exists": folder.is_dir(),
-                         "files": counts.get(folder, 0)})
-        return rows
+        return [{"path": str(folder), "origin": origin, "exists": folder.is_dir(), "files": counts.get(folder, 0)}
+                for folder, origin in music_dir_origins(self.settings)]
 
     def add_music_folder(self, path: Path | str) -> Path:
         """Add a folder of the user's own music (indexed at the next :meth:`scan_music`); return it.

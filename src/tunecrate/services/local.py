@@ -362,6 +362,16 @@ def load_music_dirs(settings: Settings) -> list[Path]:
     return list(dict.fromkeys([*(_absolute(p) for p in settings.music_dirs), *stored]))
 
 
+def music_dir_origins(settings: Settings) -> list[tuple[Path, str]]:
+    """Each folder of :func:`load_music_dirs` with where it comes from: ``"settings"``
+    (``TUNECRATE_MUSIC_DIRS`` or the config file), ``"added"`` (``sources add``), or both."""
+    configured = {_absolute(p) for p in settings.music_dirs}
+    stored = set(stored_music_dirs(settings.data_root))
+    return [(folder, ",".join(name for name, where in (("settings", configured), ("added", stored))
+                              if folder in where))
+            for folder in load_music_dirs(settings)]
+
+
 def add_music_dir(data_root: Path, path: Path | str) -> Path:
     """Add the folder ``path`` to the stored music folders; return it, absolute.
 
