@@ -27,6 +27,12 @@ def print_report(report: LoadReport) -> None:
     out = _console
     out.print(f"{report.kind} {report.id} {report.title}", markup=False)
     out.print(summary_line(report.counts), markup=False)
+    _print_details(report)
+
+
+def _print_details(report: LoadReport) -> None:
+    """Each failure with its reason, each skipped source entry, each warning."""
+    out = _console
     for track_id, title, status, reason in report.failures:
         out.print(f"  {status}: {title} ({track_id}): {reason}", markup=False)
     for entry in report.skipped_entries:
@@ -105,10 +111,6 @@ def print_sync(report: LoadReport) -> None:
     out.print(sync_line(report), markup=False)
     if plan.moved:
         out.print(f"  moved={len(plan.moved)}", markup=False)
-    for track_id, title, status, reason in report.failures:
-        out.print(f"  {status}: {title} ({track_id}): {reason}", markup=False)
-    for entry in report.skipped_entries:
-        name = f" {entry.name!r}" if entry.name else ""
-        out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False)
+    _print_details(report)
     if report.pruned:
         out.print(f"  removed {len(report.pruned)} track(s) no playlist needs", markup=False)
