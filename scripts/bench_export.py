@@ -33,8 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunecrate.storage.export import ExportEntry, iter_playlist_zip, write_playlist_zip
-from tunecrate.storage.mirror import mirror
+from tunecrate.targets.playlist_zip import ExportEntry, iter_playlist_zip, write_playlist_zip
+from tunecrate.targets.mirror import mirror
 
 DISTINCT_ENCODES = 5
 MODES = ("copy", "zip", "stream", "mirror", "mirror-again")

@@ -28,7 +28,7 @@ from tunecrate.core.settings import Settings
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import StandIns, generate_tone
 from tunecrate.library.library import Library
-from tunecrate.services.ffmpeg import encode_mp3, find_ffmpeg
+from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
 
 
 def ffmpeg_only(ffmpeg: str, sources: list[Path], out_dir: Path, workers: int, quality: str) -> float:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the loopback stand-ins of ``tunecrate.demo`` and libraries pointed at them."""
+"""Shared fixtures: the loopback stand-ins (the demo's, with faults and logs) and libraries pointed at them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from standins.media import FaultyMediaServer
+from standins.spotify import FaultySpotify
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
@@ -18,7 +20,7 @@ from tunecrate.library.library import Library
 def _isolated_environment(monkeypatch):
     """No test sees the developer's tunecrate or Spotify settings."""
     for name in list(os.environ):
-        if name.startswith(("TUNECRATE_", "SPOTIPY_")):
+        if name.startswith(("TUNECRATE_", "SPOTIPY_", "PLEX_")) or name.upper() in ("HTTPS_PROXY", "HTTP_PROXY"):
             monkeypatch.delenv(name)
 
 
@@ -31,7 +33,7 @@ def media_cache(tmp_path_factory) -> Path:
 @pytest.fixture
 def world(media_cache):
     """Running Spotify and media stand-ins."""
-    with StandIns(media_cache) as w:
+    with StandIns(media_cache, spotify=FaultySpotify(), media=FaultyMediaServer()) as w:
         yield w
 
 
@@ -65,7 +67,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, **extra_env: str):
-        from tunecrate.cli.app import app
+        from tunecrate.cli.main import app
 
         return self.runner.invoke(app, list(args), env={**self.env, **extra_env}, catch_exceptions=False)
 

@@ -1,3 +1,3 @@
-from tunecrate.cli.app import main
+from tunecrate.cli.main import main
 
 main()

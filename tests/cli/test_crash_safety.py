@@ -14,7 +14,7 @@ import pytest
 
 from tunecrate.demo.spotify_server import fake_id
 from tunecrate.library.maintenance import check_mp3
-from tunecrate.services.tagging import read_tags
+from tunecrate.media.tagging import read_tags
 
 KILL_DELAYS_S = (0.6, 1.0, 1.4, 1.8, 2.2, 2.8)
 

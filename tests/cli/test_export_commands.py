@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import DEMO_SONGS
-from tunecrate.storage.mirror import MANIFEST_NAME
+from tunecrate.targets.mirror import MANIFEST_NAME
 from tunecrate.storage.names import check_relative
 
 #: The demo playlist's order, as indexes into the demo album.
@@ -304,7 +304,7 @@ def test_mirror_moves_only_the_difference(cli, demo, world, roots, tmp_path):
 
 def _seed_login(world, roots) -> None:
     """Log in as the stand-in's user (what `tunecrate login` leaves behind)."""
-    from tunecrate.services.spotify_auth import PrivateTokenCache
+    from tunecrate.sources.spotify_login import PrivateTokenCache
 
     roots["data_root"].mkdir(parents=True, exist_ok=True)
     PrivateTokenCache(roots["data_root"] / "spotify-token.json").save_token_to_cache(world.spotify.issue_user_token())

@@ -11,7 +11,7 @@ from mutagen.flac import FLAC
 from mutagen.id3 import ID3, TIT2, TPE1, TSRC
 from mutagen.mp3 import MP3
 
-from tunecrate.services.ffmpeg import find_ffmpeg
+from tunecrate.media.ffmpeg import find_ffmpeg
 
 
 def _make(path, codec_args, seconds=3):

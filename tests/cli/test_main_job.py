@@ -96,7 +96,7 @@ def test_album_and_track_commands(cli, demo, roots):
     result = cli("track", demo.track_ids[0])
     assert result.exit_code == 0 and "present=1" in result.stdout
     with _db(roots) as db:
-        assert db.execute("select count(*) from track where wanted = 1").fetchone() == (6,)
+        assert db.execute("select count(*) from track where added_directly = 1").fetchone() == (6,)
         assert db.execute("select count(*) from playlist").fetchone() == (0,)
 
 

@@ -21,8 +21,8 @@ from mutagen.id3 import ID3
 from rich.console import Console
 
 from tunecrate.cli.review import run_review
-from tunecrate.services.ffmpeg import find_ffmpeg
-from tunecrate.services.tagging import read_tags
+from tunecrate.media.ffmpeg import find_ffmpeg
+from tunecrate.media.tagging import read_tags
 
 TUNECRATE = str(Path(sys.executable).with_name("tunecrate"))
 PROMPT = "[a/1-9/p/s/n/b/q] > "
@@ -197,7 +197,7 @@ def test_interactive_review_in_a_terminal(cli, demo, held, roots, media_cache):
 def test_run_review_in_process(review_library, demo, media_cache):
     with review_library() as lib:
         lib.load_playlist(demo.playlist_url)
-        order = [item["track_id"] for item in lib.review_queue()]
+        order = [item.track_id for item in lib.review_queue()]
         t0, t1, t2, t3, t4, t5 = order
         out = io.StringIO()
         console = Console(file=out, width=200, color_system=None)
@@ -221,7 +221,7 @@ def test_run_review_in_process(review_library, demo, media_cache):
         assert summary.quit and summary.decisions == {t0: "accepted", t1: "accepted"}
         assert (summary.accepted, summary.skipped, summary.remaining) == (2, 0, 4)
         # t1 was first skipped, then (after going back) given the alternative instead.
-        decisions = {d["track_id"]: (d["decision"], d["source"]) for d in lib.match_list()}
+        decisions = {d.track_id: (d.decision, d.source) for d in lib.match_list()}
         assert decisions[t1] == ("pinned", first_other(demo, t1))
         assert decisions[t0] == ("pinned", demo.sources[t0])
 
@@ -231,7 +231,7 @@ def test_run_review_in_process(review_library, demo, media_cache):
         summary = run_review(lib, console, input_fn=input_fn)
         assert not summary.quit and summary.decisions == {t2: "pasted", t3: "skipped", t5: "skipped"}
         assert summary.remaining == 1 and "review done" in out.getvalue()
-        assert [item["track_id"] for item in lib.review_queue()] == [t4]
+        assert [item.track_id for item in lib.review_queue()] == [t4]
 
         out.truncate(0)
         lib.match_skip(t4)

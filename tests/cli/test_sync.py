@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from tunecrate.library.results import KeptTrack, TrackRef
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 
 
@@ -233,7 +234,7 @@ def test_paging_albums_and_growth(cli, world, demo):
 
 
 def _seed_login(world, roots):
-    from tunecrate.services.spotify_auth import PrivateTokenCache
+    from tunecrate.sources.spotify_login import PrivateTokenCache
 
     roots["data_root"].mkdir(parents=True, exist_ok=True)
     path = roots["data_root"] / "spotify-token.json"
@@ -273,19 +274,20 @@ def test_delete_playlist_and_track_keep_what_others_use(library, cli, world, dem
     assert cli("sync", other).exit_code == 0
     assert cli("track", tracks[2]["id"]).exit_code == 0
     plan = library.delete_playlist(pid, dry_run=True)
-    assert plan["removed"] == [(tracks[0]["id"], "Morning Static")]
-    assert sorted(plan["kept"]) == sorted([(tracks[1]["id"], "Localhost Blues", "also in Keeper"),
-                                           (tracks[2]["id"], "127 Bpm", "added directly")])
+    assert plan.removed == (TrackRef(tracks[0]["id"], "Morning Static"),)
+    assert sorted(plan.kept, key=lambda k: k.track_id) == sorted(
+        [KeptTrack(tracks[1]["id"], "Localhost Blues", "also in Keeper"),
+         KeptTrack(tracks[2]["id"], "127 Bpm", "added directly")], key=lambda k: k.track_id)
     assert len(_files(roots)) == 3
     library.delete_playlist(pid)
     assert sorted(_files(roots)) == sorted([tracks[1]["id"], tracks[2]["id"]])
     assert not (roots["storage_root"] / "playlists" / f"{pid}.json").exists()
-    assert library.stats()["playlists"] == 1
-    assert library.delete_track(tracks[1]["id"])["kept_by"] == ["Keeper"]
-    assert library.delete_track(tracks[2]["id"])["removed"] is True
+    assert library.stats().playlists == 1
+    assert library.delete_track(tracks[1]["id"]).kept_by == ("Keeper",)
+    assert library.delete_track(tracks[2]["id"]).removed is True
     assert sorted(_files(roots)) == [tracks[1]["id"]]
     stats = library.stats()
-    assert (stats["tracks"], stats["downloaded"]) == (1, 1) and stats["disk_bytes"] > 0
+    assert (stats.tracks, stats.downloaded) == (1, 1) and stats.disk_bytes > 0
 
 
 def test_delete_commands(cli, world, demo, roots):

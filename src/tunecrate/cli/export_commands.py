@@ -1,6 +1,6 @@
 """CLI commands that get music out of the library: track files, playlist ZIPs, M3U8, mirrors.
 
-Registered on the main app when :mod:`tunecrate.cli.app` imports this module.
+Registered on the app of :mod:`tunecrate.cli.base` when :mod:`tunecrate.cli.main` imports it.
 All of them work offline (a playlist cover not cached yet is the one thing
 fetched). Summaries go to stdout, warnings to stderr as ``warning: …`` lines;
 errors are one ``error: …`` line and exit 1, as everywhere in the CLI.
@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from tunecrate.cli.app import app, open_library, print_json
+from tunecrate.cli.base import app, open_library, print_json
 
 _PLAYLIST_HELP = "Playlist URL, URI or id (see `tunecrate playlists`), or `likes`."
 _TRACK_HELP = "Spotify track URL, URI or id."
@@ -33,28 +33,16 @@ def _warn(messages) -> None:
         sys.stderr.write(f"warning: {message}\n")
 
 
-def _entry_json(entry) -> dict:
-    return {"track_id": entry.track_id, "title": entry.title, "artists": list(entry.artists)}
-
-
-def _result_json(path, result) -> dict:
-    return {
-        "path": str(path) if path is not None else None, "tracks": result.tracks, "entries": result.entries,
-        "audio_bytes": result.audio_bytes, "total_bytes": result.total_bytes, "cover": result.cover,
-        "missing": [_entry_json(e) for e in result.missing], "warnings": list(result.warnings),
-    }
-
-
-def _print_export(path, result, as_json: bool, *, cover: bool = True, out=None) -> None:
+def _print_export(result, as_json: bool, *, cover: bool = True, out=None) -> None:
     """The summary of a playlist export: path, counts, then each missing track."""
-    from tunecrate.storage.names import track_label
+    from tunecrate.core.text import track_label
 
     write = (out or sys.stdout).write
     if as_json:
-        write(json.dumps(_result_json(path, result), ensure_ascii=False, indent=2) + "\n")
+        write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
         return
-    if path is not None:
-        write(f"{path}\n")
+    if result.path is not None:
+        write(f"{result.path}\n")
     counts = f"tracks={result.tracks} entries={result.entries} missing={len(result.missing)}"
     if cover:
         counts += f" cover={'yes' if result.cover else 'no'}"
@@ -109,11 +97,11 @@ def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None
                 sink.flush()
             finally:
                 stream.close()
-        _print_export(None, stream.result, as_json, out=sys.stderr)
+        _print_export(stream.result, as_json, out=sys.stderr)
         return
     with open_library() as lib:
-        path, result = lib.export_playlist_zip(playlist_ref, out, directory=directory)
-    _print_export(path, result, as_json)
+        result = lib.export_playlist_zip(playlist_ref, out, directory=directory)
+    _print_export(result, as_json)
 
 
 @app.command("download-playlist-zip")
@@ -155,8 +143,8 @@ def export(
     Tracks not downloaded yet are left out and listed.
     """
     with open_library() as lib:
-        path, result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
-    _print_export(path, result, as_json, cover=False)
+        result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
+    _print_export(result, as_json, cover=False)
 
 
 @app.command("mirror")
@@ -181,7 +169,7 @@ def mirror(
     with open_library() as lib:
         result = lib.mirror(None if all_playlists else refs, dest, dry_run=dry_run)
     if as_json:
-        print_json(_mirror_json(result))
+        print_json(result.to_json())
     else:
         _print_mirror(result)
 
@@ -189,18 +177,8 @@ def mirror(
 _ACTIONS = ("copy", "update", "delete", "release")
 
 
-def _mirror_json(result) -> dict:
-    from dataclasses import asdict
-
-    doc = {"dest": str(result.dest), "dry_run": result.dry_run, "bytes_to_write": result.bytes_to_write}
-    for action in (*_ACTIONS, "keep"):
-        doc[action] = [asdict(item) for item in getattr(result, action)]
-    doc["missing"] = [_entry_json(e) for e in result.missing]
-    return doc
-
-
 def _print_mirror(result) -> None:
-    from tunecrate.storage.names import track_label
+    from tunecrate.core.text import track_label
 
     out = sys.stdout.write
     verbs = {"copy": "would copy", "update": "would update", "delete": "would delete",

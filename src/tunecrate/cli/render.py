@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.table import Table
 
-from tunecrate.library.library import SUMMARY_KEYS, LoadReport
+from tunecrate.core.text import format_duration
+from tunecrate.library.results import SUMMARY_KEYS, DecisionRecord, LoadReport, PlaylistSummary, TrackRecord
 
 _console = Console(highlight=False)
-
-
-def _ms(duration_ms: int | None) -> str:
-    if not duration_ms:
-        return ""
-    seconds = round(duration_ms / 1000)
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def summary_line(counts: dict[str, int]) -> str:
@@ -33,8 +29,8 @@ def print_report(report: LoadReport) -> None:
 def _print_details(report: LoadReport) -> None:
     """Each failure with its reason, each skipped source entry, each warning."""
     out = _console
-    for track_id, title, status, reason in report.failures:
-        out.print(f"  {status}: {title} ({track_id}): {reason}", markup=False)
+    for f in report.failures:
+        out.print(f"  {f.status}: {f.title} ({f.track_id}): {f.reason}", markup=False)
     for entry in report.skipped_entries:
         name = f" {entry.name!r}" if entry.name else ""
         out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False)
@@ -42,38 +38,37 @@ def _print_details(report: LoadReport) -> None:
         out.print(f"  warning: {warning}", markup=False)
 
 
-def print_tracks(rows: list[dict], title: str | None = None, numbered: bool = False) -> None:
+def print_tracks(rows: Sequence[TrackRecord], title: str | None = None, numbered: bool = False) -> None:
     table = Table(title=title, show_lines=False)
     if numbered:
         table.add_column("#", justify="right")
     for column in ("Artist", "Title", "Album", "Time", "Status", "Track id"):
         table.add_column(column, overflow="fold")
     for i, row in enumerate(rows, 1):
-        cells = [", ".join(row["artists"]), row["title"], row["album"], _ms(row["duration_ms"]),
-                 row["status"], row["track_id"]]
+        cells = [row.artist, row.title, row.album, format_duration(row.duration_ms), row.status, row.track_id]
         table.add_row(*([str(i)] if numbered else []), *cells)
     _console.print(table)
     _console.print(f"{len(rows)} track(s)")
 
 
-def print_playlists(rows: list[dict]) -> None:
+def print_playlists(rows: Sequence[PlaylistSummary]) -> None:
     table = Table()
     for column in ("Playlist id", "Title", "Tracks", "Downloaded", "Snapshot"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["playlist_id"], row["title"], str(row["track_count"]), str(row["downloaded"]),
-                      (row["snapshot_id"] or "")[:16])
+        table.add_row(row.playlist_id, row.title, str(row.track_count), str(row.downloaded),
+                      (row.snapshot_id or "")[:16])
     _console.print(table)
     _console.print(f"{len(rows)} playlist(s)")
 
 
-def print_decisions(rows: list[dict]) -> None:
+def print_decisions(rows: Sequence[DecisionRecord]) -> None:
     table = Table()
     for column in ("Track id", "Title", "Decision", "Source", "Score", "Status"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        score = f"{row['score']:.2f}" if row["score"] is not None else ""
-        table.add_row(row["track_id"], row["title"] or "", row["decision"], row["source"] or "", score, row["status"])
+        score = f"{row.score:.2f}" if row.score is not None else ""
+        table.add_row(row.track_id, row.title or "", row.decision, row.source or "", score, row.status)
     _console.print(table)
 
 

@@ -88,51 +88,51 @@ def _title_cell(candidate: dict):
     """A candidate's title with its URL or path on a second, dim line."""
     from rich.text import Text
 
-    cell = Text(candidate.get("title") or "")
-    if candidate.get("url"):
-        cell.append("\n" + candidate["url"], style="dim")
+    cell = Text(candidate.title or "")
+    if candidate.url:
+        cell.append("\n" + candidate.url, style="dim")
     return cell
 
 
 def _choice_line(item: dict) -> str:
     """The current choice in words."""
-    choice = item.get("choice")
-    if choice is None or (choice["kind"] == "auto" and not choice["source"]):
+    choice = item.choice
+    if choice is None or (choice.kind == "auto" and not choice.source):
         return "none"
-    if choice["kind"] == "skipped":
+    if choice.kind == "skipped":
         return "don't download"
-    if choice["kind"] == "pinned":
-        return f"pinned to {choice['source']}"
-    suggested = next((c for c in item["candidates"] if c["chosen"]), None)
-    label = f"{suggested['title']} ({suggested['artist']})" if suggested else choice["source"]
-    score = f", score {choice['score']:.2f}" if choice.get("score") is not None else ""
+    if choice.kind == "pinned":
+        return f"pinned to {choice.source}"
+    suggested = next((c for c in item.candidates if c.chosen), None)
+    label = f"{suggested.title} ({suggested.artist})" if suggested else choice.source
+    score = f", score {choice.score:.2f}" if choice.score is not None else ""
     return f"suggested: {label}{score}"
 
 
 def render_item(console: Console, item: dict, position: int, total: int) -> None:
     """Print one track of the review: header, candidates table, current choice."""
-    artists = ", ".join(item["artists"]) or "?"
+    artists = ", ".join(item.artists) or "?"
     console.print()
-    console.rule(f"{position}/{total}  {item['status']}")
-    console.print(f"[bold]{escape(item['title'] or item['track_id'])}[/bold] — {escape(artists)}")
-    details = [f"album: {item['album']}" if item.get("album") else None, f"duration: {_time(item['duration_ms'])}",
-               f"isrc: {item['isrc']}" if item.get("isrc") else None, f"id: {item['track_id']}"]
+    console.rule(f"{position}/{total}  {item.status}")
+    console.print(f"[bold]{escape(item.title or item.track_id)}[/bold] — {escape(artists)}")
+    details = [f"album: {item.album}" if item.album else None, f"duration: {_time(item.duration_ms)}",
+               f"isrc: {item.isrc}" if item.isrc else None, f"id: {item.track_id}"]
     console.print(escape("  ".join(d for d in details if d)))
-    if item.get("playlists"):
-        console.print(escape("in: " + ", ".join(p["title"] for p in item["playlists"])))
-    if item.get("reason"):
-        console.print(escape(f"why here: {item['reason']}"), style="dim")
-    candidates = item["candidates"][:SHOWN_CANDIDATES]
+    if item.playlists:
+        console.print(escape("in: " + ", ".join(p.title for p in item.playlists)))
+    if item.reason:
+        console.print(escape(f"why here: {item.reason}"), style="dim")
+    candidates = item.candidates[:SHOWN_CANDIDATES]
     if candidates:
         table = Table(show_lines=False, pad_edge=False)
         for column, justify in (("#", "right"), ("Title", "left"), ("Artist / channel", "left"),
                                 ("Δ s", "right"), ("Provider", "left"), ("Score", "right"), ("Why", "left")):
             table.add_column(column, justify=justify, overflow="fold")
         for c in candidates:
-            mark = "*" if c["chosen"] else ""
-            table.add_row(f"{mark}{c['index'] + 1}", _title_cell(c), escape(c.get("artist") or ""),
-                          _delta(c["duration_delta_s"]), escape(c.get("provider") or ""),
-                          f"{c.get('score') or 0:.2f}", escape(c.get("why") or ""))
+            mark = "*" if c.chosen else ""
+            table.add_row(f"{mark}{c.index + 1}", _title_cell(c), escape(c.artist or ""),
+                          _delta(c.duration_delta_s), escape(c.provider or ""),
+                          f"{c.score or 0:.2f}", escape(c.why or ""))
         console.print(table)
     else:
         console.print("no candidates found: paste a source (p) or skip (s)")
@@ -142,11 +142,11 @@ def render_item(console: Console, item: dict, position: int, total: int) -> None
 
 def _suggested_index(item: dict) -> int | None:
     """The candidate ``a`` accepts: the current choice, else the best one that was not rejected."""
-    candidates = item["candidates"]
-    chosen = next((c["index"] for c in candidates if c["chosen"]), None)
+    candidates = item.candidates
+    chosen = next((c.index for c in candidates if c.chosen), None)
     if chosen is not None:
         return chosen
-    return next((c["index"] for c in candidates if not c.get("rejected")), None)
+    return next((c.index for c in candidates if not c.rejected), None)
 
 
 def run_review(lib, console: Console, *, input_fn: Callable[[str], str] | None = None) -> ReviewSummary:
@@ -161,7 +161,7 @@ def run_review(lib, console: Console, *, input_fn: Callable[[str], str] | None =
     """
     ask = input_fn or (lambda prompt: console.input(escape(prompt)))
     summary = ReviewSummary()
-    queue = [item["track_id"] for item in lib.review_queue()]
+    queue = [item.track_id for item in lib.review_queue()]
     if not queue:
         console.print("nothing to review: every track is downloaded, pinned or skipped")
         return summary
@@ -198,21 +198,21 @@ def run_review(lib, console: Console, *, input_fn: Callable[[str], str] | None =
                 if index is None:
                     console.print("no candidate to accept: paste a source (p) or skip (s)")
                     continue
-                if item["decision"] == "pinned" and item["candidates"][index]["url"] == item["choice"]["source"]:
+                if item.decision == "pinned" and item.candidates[index].url == item.choice.source:
                     position += 1  # already pinned to it
                     continue
                 lib.match_accept(track_id, index)
                 summary.decisions[track_id] = "accepted"
-                console.print(escape(f"pinned to {item['candidates'][index]['url']}"))
+                console.print(escape(f"pinned to {item.candidates[index].url}"))
                 position += 1
             elif key.isdigit() and len(key) == 1 and key != "0":
                 index = int(key) - 1
-                if index >= min(len(item["candidates"]), SHOWN_CANDIDATES):
+                if index >= min(len(item.candidates), SHOWN_CANDIDATES):
                     console.print(f"there is no candidate {key}")
                     continue
                 lib.match_accept(track_id, index)
                 summary.decisions[track_id] = "accepted"
-                console.print(escape(f"pinned to {item['candidates'][index]['url']}"))
+                console.print(escape(f"pinned to {item.candidates[index].url}"))
                 position += 1
             elif key == "p":
                 try:
@@ -226,7 +226,7 @@ def run_review(lib, console: Console, *, input_fn: Callable[[str], str] | None =
                     continue
                 result = lib.match_set(track_id, source)
                 summary.decisions[track_id] = "pasted"
-                console.print(escape(f"pinned to {result['source']}"))
+                console.print(escape(f"pinned to {result.source}"))
                 position += 1
             elif key == "s":
                 lib.match_skip(track_id)

@@ -2,7 +2,7 @@
 
 ``tunecrate review``, ``match show|skip|accept``, ``retag`` and
 ``sources add|remove|list|scan``; registered on the app of
-:mod:`tunecrate.cli.app` when this module is imported. Heavy modules are
+:mod:`tunecrate.cli.base` when :mod:`tunecrate.cli.main` imports this module. Heavy modules are
 imported inside the commands so that ``tunecrate --help`` stays fast.
 """
 
@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from tunecrate.cli.app import app, match_app, open_library, print_json
+from tunecrate.cli.base import app, match_app, open_library, print_json
 from tunecrate.core.errors import ConfigurationError
 
 sources_app = typer.Typer(help="Add, remove, list and scan the folders of music you already own.",
@@ -54,13 +54,13 @@ def print_match(item: dict) -> None:
     from tunecrate.cli.review import _choice_line, _delta, _time, _title_cell
 
     out = _console()
-    out.print(escape(f"{item['title'] or '?'} — {', '.join(item['artists']) or '?'} ({item['track_id']})"))
-    out.print(escape(f"album: {item['album'] or '?'}  duration: {_time(item['duration_ms'])}  "
-                     f"isrc: {item['isrc'] or '—'}  status: {item['status']}"))
-    if item.get("reason"):
-        out.print(escape(f"reason: {item['reason']}"))
+    out.print(escape(f"{item.title or '?'} — {', '.join(item.artists) or '?'} ({item.track_id})"))
+    out.print(escape(f"album: {item.album or '?'}  duration: {_time(item.duration_ms)}  "
+                     f"isrc: {item.isrc or '—'}  status: {item.status}"))
+    if item.reason:
+        out.print(escape(f"reason: {item.reason}"))
     out.print(escape(f"current: {_choice_line(item)}"))
-    if not item["candidates"]:
+    if not item.candidates:
         out.print("no candidates recorded")
         return
     table = Table()
@@ -73,16 +73,16 @@ def print_match(item: dict) -> None:
     for component in ("title", "artist", "duration", "version", "verified"):
         table.add_column(component, justify="right", no_wrap=True)
     table.add_column("ISRC", no_wrap=True)
-    for c in item["candidates"]:
-        comp = c.get("components") or {}
-        isrc = "match" if comp.get("isrc") else (c.get("isrc") or "—")
+    for c in item.candidates:
+        comp = c.components or {}
+        isrc = "match" if comp.get("isrc") else (c.isrc or "—")
         title = _title_cell(c)
-        if c.get("rejected"):
-            title.append(f"\nrejected: {c['rejected']}", style="red")
+        if c.rejected:
+            title.append(f"\nrejected: {c.rejected}", style="red")
         table.add_row(
-            f"{'*' if c['chosen'] else ''}{c['index'] + 1}", title, escape(c.get("artist") or ""),
-            escape(c.get("provider") or ""), f"{_time(c.get('duration_ms'))} ({_delta(c['duration_delta_s'])})",
-            f"{c.get('score') or 0:.2f}",
+            f"{'*' if c.chosen else ''}{c.index + 1}", title, escape(c.artist or ""),
+            escape(c.provider or ""), f"{_time(c.duration_ms)} ({_delta(c.duration_delta_s)})",
+            f"{c.score or 0:.2f}",
             *(_component(comp.get(k)) for k in ("title", "artist", "duration", "version", "verified")),
             escape(isrc),
         )
@@ -104,8 +104,8 @@ def match_skip(
     """Mark a track "don't download": never fetched or asked about again (`match clear` undoes it)."""
     with open_library() as lib:
         result = lib.match_skip(track_ref)
-    title = f" ({result['title']})" if result["title"] else ""
-    typer.echo(f"skipped {result['track_id']}{title}: it will not be downloaded")
+    title = f" ({result.title})" if result.title else ""
+    typer.echo(f"skipped {result.track_id}{title}: it will not be downloaded")
 
 
 @match_app.command("accept")
@@ -116,8 +116,8 @@ def match_accept(
     """Pin a track to one of its candidates; the next load or sync downloads it."""
     with open_library() as lib:
         result = lib.match_accept(track_ref, number - 1)
-    title = f" ({result['title']})" if result["title"] else ""
-    typer.echo(f"pinned {result['track_id']}{title} to {result['source']}")
+    title = f" ({result.title})" if result.title else ""
+    typer.echo(f"pinned {result.track_id}{title} to {result.source}")
 
 
 # -- review --------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     for column in ("Folder", "From", "Files", "Exists"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["path"], row["origin"], str(row["files"]), "yes" if row["exists"] else "no")
+        table.add_row(row.path, row.origin, str(row.files), "yes" if row.exists else "no")
     out = _console()
     out.print(table)
     out.print(f"{len(rows)} folder(s)")

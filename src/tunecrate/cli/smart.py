@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import typer
 
-from tunecrate.cli.app import app, open_library
+from tunecrate.cli.base import app, open_library
 from tunecrate.core.errors import TunecrateError
+from tunecrate.core.text import format_duration
+from tunecrate.library.results import CANCELLED
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich import box
@@ -148,10 +150,7 @@ def _size(n: int | None) -> str:
 
 
 def _time(ms: int | None) -> str:
-    if not ms:
-        return ""
-    seconds = round(ms / 1000)
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    return format_duration(ms)
 
 
 def _plural(n: int, word: str, words: str | None = None) -> str:
@@ -159,14 +158,14 @@ def _plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
-def _artists(row: dict) -> str:
-    return ", ".join(row.get("artists") or ())
+def _artists(row: Any) -> str:
+    return ", ".join(row.artists or ())
 
 
-def _label(row: dict) -> str:
+def _label(row: Any) -> str:
     """``Artist - Title`` of a track listing row."""
     artists = _artists(row)
-    return f"{artists} - {row['title']}" if artists else row["title"]
+    return f"{artists} - {row.title}" if artists else row.title
 
 
 def _where(path: Path | str) -> str:
@@ -192,9 +191,9 @@ def _grid() -> Table:
     return grid
 
 
-def _matches(row: dict, words: Sequence[str], fields: Sequence[str]) -> bool:
+def _matches(row: Any, words: Sequence[str], fields: Sequence[str]) -> bool:
     hay = " ".join(str(v) if not isinstance(v, (list, tuple)) else " ".join(map(str, v))
-                   for v in (row.get(f) for f in fields) if v).casefold()
+                   for v in (getattr(row, f, None) for f in fields) if v).casefold()
     return all(w in hay for w in words)
 
 
@@ -348,24 +347,24 @@ _PLAYLIST_FIELDS = ("title", "owner", "playlist_id", "kind")
 def _playlist_columns(*, synced: bool = False) -> list[tuple]:
     """Columns of a playlist table: ``(header, cell(row), column options)``."""
     columns = [
-        ("Playlist", lambda r: Text(r["title"]), {"ratio": 1, "no_wrap": True, "overflow": "ellipsis"}),
-        ("Tracks", lambda r: str(r["track_count"]), {"justify": "right", "width": 6}),
-        ("Downloaded", lambda r: str(r["downloaded"]), {"justify": "right", "width": 10}),
+        ("Playlist", lambda r: Text(r.title), {"ratio": 1, "no_wrap": True, "overflow": "ellipsis"}),
+        ("Tracks", lambda r: str(r.track_count), {"justify": "right", "width": 6}),
+        ("Downloaded", lambda r: str(r.downloaded), {"justify": "right", "width": 10}),
     ]
     if synced:
-        columns.append(("Synced", lambda r: (r["synced_at"] or "")[:16].replace("T", " "),
+        columns.append(("Synced", lambda r: (r.synced_at or "")[:16].replace("T", " "),
                         {"width": 16, "no_wrap": True}))
     else:
-        columns.append(("Kind", lambda r: r["kind"], {"width": 8}))
+        columns.append(("Kind", lambda r: r.kind, {"width": 8}))
     return columns
 
 
-_TRACK_SORTS: dict[str, Callable[[dict], Any]] = {
-    "artist": lambda r: ([a.casefold() for a in r.get("artists") or ()], r["title"].casefold()),
-    "title": lambda r: r["title"].casefold(),
-    "album": lambda r: ((r.get("album") or "").casefold(), r["title"].casefold()),
-    "time": lambda r: r.get("duration_ms") or 0,
-    "status": lambda r: r.get("status") or "",
+_TRACK_SORTS: dict[str, Callable[[Any], Any]] = {
+    "artist": lambda r: ([a.casefold() for a in r.artists or ()], r.title.casefold()),
+    "title": lambda r: r.title.casefold(),
+    "album": lambda r: ((r.album or "").casefold(), r.title.casefold()),
+    "time": lambda r: r.duration_ms or 0,
+    "status": lambda r: r.status or "",
 }
 
 
@@ -547,10 +546,10 @@ class SmartSession:
         stats = Table.grid(padding=(0, 3), expand=True)
         for _ in range(3):
             stats.add_column()
-        stats.add_row(f"Tracks [bold]{s['tracks']}[/] ({s['downloaded']} downloaded)",
-                      f"Playlists [bold]{s['playlists']}[/]", f"Disk used [bold]{_size(s['disk_bytes'])}[/]")
-        review = f"[bold yellow]{s['review']}[/]" if s["review"] else "[bold]0[/]"
-        retry = f"[bold yellow]{s['retry']}[/]" if s["retry"] else "[bold]0[/]"
+        stats.add_row(f"Tracks [bold]{s.tracks}[/] ({s.downloaded} downloaded)",
+                      f"Playlists [bold]{s.playlists}[/]", f"Disk used [bold]{_size(s.disk_bytes)}[/]")
+        review = f"[bold yellow]{s.review}[/]" if s.review else "[bold]0[/]"
+        retry = f"[bold yellow]{s.retry}[/]" if s.retry else "[bold]0[/]"
         stats.add_row(f"Waiting for review {review}", f"To retry {retry}", "")
         return Panel(stats, box=box.ROUNDED, padding=(0, 1))
 
@@ -606,7 +605,7 @@ class SmartSession:
 
     def _after_cancel(self, title: str, reports: Sequence["LoadReport"]) -> None:
         """Back to the menu after a cancelled load or sync, saying what is left to do."""
-        left = sum(1 for r in reports for f in r.failures if f[3] == "cancelled")
+        left = sum(1 for r in reports for f in r.failures if f.reason == CANCELLED)
         done = sum(r.counts.get("downloaded", 0) for r in reports)
         self.last_interrupt = time.monotonic()
         self.flash.append(Text(
@@ -624,7 +623,7 @@ class SmartSession:
         lines.append(Text(summary_line(report.counts), style="bold"))
         if report.plan is not None and not report.up_to_date:
             lines.append(Text(sync_line(report)))
-        lines += _capped([Text(f"  {status}: {title} — {reason}") for _, title, status, reason in report.failures])
+        lines += _capped([Text(f"  {f.status}: {f.title} — {f.reason}") for f in report.failures])
         if report.skipped_entries:
             lines.append(Text(f"Skipped {_plural(len(report.skipped_entries), 'source entry', 'source entries')}:",
                               style="dim"))
@@ -658,7 +657,7 @@ class SmartSession:
                  "l": ("Liked Songs", lambda: self.sync_one("likes")),
                  "u": ("a playlist by link", lambda: self.sync_one(self.ask("Spotify playlist link")))}
         self.pager("Sync", self.lib.playlists, _playlist_columns(synced=True),
-                   lambda row: self.sync_one(row["playlist_id"]), noun="playlist", fields=_PLAYLIST_FIELDS,
+                   lambda row: self.sync_one(row.playlist_id), noun="playlist", fields=_PLAYLIST_FIELDS,
                    extra=extra, action="sync", once=True,
                    empty="No playlists yet: u syncs one by its link, l your Liked Songs.")
 
@@ -764,24 +763,24 @@ class SmartSession:
                    empty="The library holds no playlists yet: load one (menu 1), or press a for all tracks.")
 
     def _open_playlist(self, row: dict) -> None:
-        playlist_id = row["playlist_id"]
-        self.browse_tracks(row["title"], lambda: self.lib.playlist_local(playlist_id)["tracks"])
+        playlist_id = row.playlist_id
+        self.browse_tracks(row.title, lambda: self.lib.playlist(playlist_id).tracks)
 
     def _browse_all_tracks(self) -> None:
         self.browse_tracks("All tracks", self.lib.tracks)
 
-    def browse_tracks(self, title: str, rows: Callable[[], list[dict]]) -> None:
+    def browse_tracks(self, title: str, rows: Callable[[], Sequence[Any]]) -> None:
         columns = [
             ("Artist", lambda r: Text(_artists(r)), {"ratio": 2, "no_wrap": True, "overflow": "ellipsis"}),
-            ("Title", lambda r: Text(r["title"]), {"ratio": 3, "no_wrap": True, "overflow": "ellipsis"}),
-            ("Time", lambda r: _time(r.get("duration_ms")), {"justify": "right", "width": 5}),
-            ("Status", lambda r: Text(r["status"], style="green" if r["status"] == "downloaded" else "yellow"),
+            ("Title", lambda r: Text(r.title), {"ratio": 3, "no_wrap": True, "overflow": "ellipsis"}),
+            ("Time", lambda r: _time(r.duration_ms), {"justify": "right", "width": 5}),
+            ("Status", lambda r: Text(r.status, style="green" if r.status == "downloaded" else "yellow"),
              {"width": 10, "no_wrap": True}),
         ]
         self.pager(title, rows, columns, self.track_screen, noun="track", fields=_TRACK_FIELDS, sorts=_TRACK_SORTS,
                    empty="No tracks here yet.")
 
-    def pager(self, title: str, rows: Callable[[], list[dict]], columns: Sequence[tuple], open_row: Callable,
+    def pager(self, title: str, rows: Callable[[], Sequence[Any]], columns: Sequence[tuple], open_row: Callable,
               *, noun: str, fields: Sequence[str], sorts: dict[str, Callable] | None = None,
               extra: dict[str, tuple[str, Callable[[], None]]] | None = None, empty: str = "Nothing here.",
               action: str = "open", once: bool = False) -> None:
@@ -871,10 +870,10 @@ class SmartSession:
 
         while True:
             try:
-                d = self.lib.track_detail(row["track_id"])
+                d = self.lib.track_detail(row.track_id)
             except NotFound:
                 return  # deleted meanwhile
-            track_id = d["track_id"]
+            track_id = d.track_id
             self.screen(_label(d))
             self.console.print(self._detail_panel(d))
             actions: dict[str, tuple[str, Callable[[], None]]] = {
@@ -882,12 +881,12 @@ class SmartSession:
                 "d": ("delete", lambda: self.delete_track(track_id)),
                 "m": ("pin a source", lambda: self.pin_source(track_id)),
             }
-            if d.get("candidates"):
-                actions["a"] = ("accept a candidate", lambda: self.accept_candidate(track_id, len(d["candidates"])))
+            if d.candidates:
+                actions["a"] = ("accept a candidate", lambda: self.accept_candidate(track_id, len(d.candidates)))
             actions["k"] = ("don't download", lambda: self.skip_track(track_id))
-            if d.get("decision"):
+            if d.decision:
                 actions["c"] = ("forget the decision", lambda: self.clear_decision(track_id))
-            if d.get("path"):
+            if d.path:
                 actions["t"] = ("rewrite tags", lambda: self.retag(track_id))
             legend = " · ".join(f"{k}: {what}" for k, (what, _) in actions.items()) + " · q: back"
             key = self.choose("›", list(actions), legend=legend)
@@ -895,39 +894,39 @@ class SmartSession:
 
     def _detail_panel(self, d: dict) -> Panel:
         grid = _grid()
-        album = d.get("album") or ""
-        album_artists = ", ".join(d.get("album_artists") or ())
+        album = d.album or ""
+        album_artists = ", ".join(d.album_artists or ())
         if album_artists and album_artists != _artists(d):
             album += f" ({album_artists})"
         release = []
-        if d.get("track_number"):
-            release.append(f"track {d['track_number']}" + (f"/{d['track_total']}" if d.get("track_total") else "")
-                           + f", disc {d.get('disc_number') or 1}")
-        release += [v for v in (d.get("release_date"), _time(d.get("duration_ms"))) if v]
-        isrc = " · ".join(v for v in (d.get("isrc"), "explicit" if d.get("explicit") else None) if v)
-        playlists = ", ".join(p["title"] for p in d.get("playlists") or ()) or "none"
-        if d.get("wanted"):
+        if d.track_number:
+            release.append(f"track {d.track_number}" + (f"/{d.track_total}" if d.track_total else "")
+                           + f", disc {d.disc_number or 1}")
+        release += [v for v in (d.release_date, _time(d.duration_ms)) if v]
+        isrc = " · ".join(v for v in (d.isrc, "explicit" if d.explicit else None) if v)
+        playlists = ", ".join(p.title for p in d.playlists or ()) or "none"
+        if d.added_directly:
             playlists += "; also added by you"
-        status = d["status"] + (f" — {d['reason']}" if d.get("reason") else "")
-        source = d.get("source_url") or "—"
-        if d.get("source_provider"):
-            source = f"{d['source_provider']}: {source}"
-        match = [f"score {d['match_score']:.2f}"] if d.get("match_score") is not None else []
-        if d.get("decision"):
-            match.append("pinned by you" if d["decision"] == "pinned" else f"decision: {d['decision']}")
+        status = d.status + (f" — {d.reason}" if d.reason else "")
+        source = d.source_url or "—"
+        if d.source_provider:
+            source = f"{d.source_provider}: {source}"
+        match = [f"score {d.match_score:.2f}"] if d.match_score is not None else []
+        if d.decision:
+            match.append("pinned by you" if d.decision == "pinned" else f"decision: {d.decision}")
         rows = [
             ("Artists", _artists(d)), ("Album", album), ("Release", " · ".join(release)), ("ISRC", isrc),
             ("Status", status), ("Source", source), ("Match", ", ".join(match) or "—"),
-            ("File", d.get("path") or "— (not downloaded)"), ("Size", _size(d.get("size_bytes"))),
-            ("Playlists", playlists), ("Spotify", d.get("spotify_url")),
+            ("File", d.path or "— (not downloaded)"), ("Size", _size(d.size_bytes)),
+            ("Playlists", playlists), ("Spotify", d.spotify_url),
         ]
         for name, value in rows:
             if value:
                 grid.add_row(name, Text(str(value)))
-        for c in (d.get("candidates") or [])[:3]:
+        for c in (d.candidates or [])[:3]:
             grid.add_row("Candidate", Text(f"{c.get('score', 0):.2f} {c.get('provider', '')}: "
                                            f"{c.get('artist', '')} - {c.get('title', '')}"))
-        return Panel(grid, title=escape(d["title"]), title_align="left", box=box.ROUNDED)
+        return Panel(grid, title=escape(d.title), title_align="left", box=box.ROUNDED)
 
     # -- pickers ---------------------------------------------------------------------------------
 
@@ -948,19 +947,19 @@ class SmartSession:
                 continue
             if len(found) == 1:
                 self.console.print(Text(f"→ {_label(found[0])}", style="bold"))
-                return found[0]["track_id"]
+                return found[0].track_id
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
             table.add_column("#", justify="right", style="bold cyan", width=3)
             table.add_column("Track", ratio=1, no_wrap=True, overflow="ellipsis")
             table.add_column("Status", width=10)
             shown = found[:self.page_rows - 4]
             for i, row in enumerate(shown, 1):
-                table.add_row(str(i), Text(_label(row)), row["status"])
+                table.add_row(str(i), Text(_label(row)), row.status)
             self.console.print(table)
             if len(found) > len(shown):
                 self.console.print(f"[dim]… and {len(found) - len(shown)} more: type more words to narrow it.[/]")
             key = self.choose("Which one", [str(i) for i in range(1, len(shown) + 1)])
-            return shown[int(key) - 1]["track_id"]
+            return shown[int(key) - 1].track_id
 
     def pick_playlist(self, title: str) -> str:
         """A playlist id of the library, chosen from a paged, searchable table."""
@@ -971,13 +970,13 @@ class SmartSession:
                    fields=_PLAYLIST_FIELDS, action="choose", once=True)
         if not chosen:
             raise _Back
-        return chosen[0]["playlist_id"]
+        return chosen[0].playlist_id
 
     # -- 4 review ---------------------------------------------------------------------------------
 
     def review_screen(self) -> None:
         stats = self.lib.stats()
-        self.screen("Review", f"{_plural(stats['review'], 'track')} waiting for your decision.")
+        self.screen("Review", f"{_plural(stats.review, 'track')} waiting for your decision.")
         for key, what in (("1", "Review the tracks waiting (choose a candidate, pin, skip)"),
                           ("2", "List the recorded decisions (pinned, skipped, automatic)"),
                           ("3", "Pin a source for a track (a URL or a local audio file)"),
@@ -1001,17 +1000,17 @@ class SmartSession:
 
     def _decisions(self) -> None:
         columns = [
-            ("Track", lambda r: Text(_label(r) if r["title"] else r["track_id"]),
+            ("Track", lambda r: Text(_label(r) if r.title else r.track_id),
              {"ratio": 3, "no_wrap": True, "overflow": "ellipsis"}),
-            ("Decision", lambda r: r["decision"], {"width": 8}),
-            ("Score", lambda r: f"{r['score']:.2f}" if r["score"] is not None else "", {"width": 5}),
-            ("Source", lambda r: Text(r["source"] or ""), {"ratio": 2, "no_wrap": True, "overflow": "ellipsis"}),
+            ("Decision", lambda r: r.decision, {"width": 8}),
+            ("Score", lambda r: f"{r.score:.2f}" if r.score is not None else "", {"width": 5}),
+            ("Source", lambda r: Text(r.source or ""), {"ratio": 2, "no_wrap": True, "overflow": "ellipsis"}),
         ]
 
         def open_row(row: dict) -> None:
-            if row["title"] is None:
-                raise _Notice(f"Track {row['track_id']} is not in the library any more; "
-                              f"its decision ({row['decision']}) is kept for when it comes back.")
+            if row.title is None:
+                raise _Notice(f"Track {row.track_id} is not in the library any more; "
+                              f"its decision ({row.decision}) is kept for when it comes back.")
             self.track_screen(row)
 
         self.pager("Decisions", self.lib.match_list, columns, open_row, noun="decision",
@@ -1021,7 +1020,7 @@ class SmartSession:
     def pin_source(self, track_id: str) -> None:
         source = self.ask("Source (a URL yt-dlp can download, or a local audio file)", path=True)
         result = self.shielded("Pinning…", lambda: self.lib.match_set(track_id, source))
-        self.console.print(Panel(Text(f"Pinned {result['title'] or result['track_id']} to {result['source']}.\n"
+        self.console.print(Panel(Text(f"Pinned {result.title or result.track_id} to {result.source}.\n"
                                       "The next load or sync of it fetches from there."),
                                  title="pinned", title_align="left", border_style="green"))
         self._pause()
@@ -1029,7 +1028,7 @@ class SmartSession:
     def accept_candidate(self, track_id: str, count: int) -> None:
         number = self.choose(f"Accept which candidate (1-{count})", [str(i) for i in range(1, count + 1)])
         result = self.shielded("Pinning…", lambda: self.lib.match_accept(track_id, int(number) - 1))
-        self.console.print(Text(f"Pinned to {result['source']}; the next load or sync fetches from there."))
+        self.console.print(Text(f"Pinned to {result.source}; the next load or sync fetches from there."))
         self._pause()
 
     def skip_track(self, track_id: str) -> None:
@@ -1081,7 +1080,7 @@ class SmartSession:
         self._pause()
 
     def _export_panel(self, path: Path, result, *, cover: bool = True) -> Panel:
-        from tunecrate.storage.names import track_label
+        from tunecrate.core.text import track_label
 
         lines: list[Text | str] = [Text(_where(path), style="bold")]
         counts = (f"{_plural(result.tracks, 'track')}, {_plural(result.entries, 'entry', 'entries')}, "
@@ -1100,16 +1099,16 @@ class SmartSession:
                         path=True)
         # Written next to its destination and renamed when complete: Ctrl-C leaves nothing behind.
         with self.console.status("Writing the ZIP… (Ctrl-C cancels)"):
-            path, result = self.lib.export_playlist_zip(playlist_id, dest)
-        self.console.print(self._export_panel(path, result))
+            result = self.lib.export_playlist_zip(playlist_id, dest)
+        self.console.print(self._export_panel(result.path, result))
         self._pause()
 
     def save_m3u8(self, playlist_id: str) -> None:
         dest = self.ask("Write the M3U8 to (a folder, or a file ending in .m3u8)", default=DEFAULT_EXPORT_DIR,
                         path=True)
         absolute = self.confirm("Absolute paths? (no: paths relative to the M3U8's folder)", default=False)
-        path, result = self.lib.export_m3u8(playlist_id, dest, absolute=absolute)
-        self.console.print(self._export_panel(path, result, cover=False))
+        result = self.lib.export_m3u8(playlist_id, dest, absolute=absolute)
+        self.console.print(self._export_panel(result.path, result, cover=False))
         self._pause()
 
     def save_mirror(self) -> None:
@@ -1124,7 +1123,7 @@ class SmartSession:
         table.add_column("Tracks", justify="right", width=6)
         shown = playlists[:self.page_rows - 6]
         for i, row in enumerate(shown, 1):
-            table.add_row(str(i), Text(row["title"]), str(row["track_count"]))
+            table.add_row(str(i), Text(row.title), str(row.track_count))
         self.console.print(table)
         while True:
             text = self.ask("Playlists (numbers like 1,3, or a for all)", default="a")
@@ -1133,7 +1132,7 @@ class SmartSession:
                 break
             numbers = [t for t in text.replace(",", " ").split()]
             if numbers and all(t.isdigit() and 1 <= int(t) <= len(shown) for t in numbers):
-                refs = [shown[int(t) - 1]["playlist_id"] for t in numbers]
+                refs = [shown[int(t) - 1].playlist_id for t in numbers]
                 break
             self.console.print(f"[yellow]Type numbers between 1 and {len(shown)}, or a.[/]")
         dest = self.ask("Mirror into folder", default=DEFAULT_MIRROR_DIR, path=True)
@@ -1168,43 +1167,43 @@ class SmartSession:
 
     def delete_track(self, track_id: str) -> None:
         preview = self.lib.delete_track(track_id, dry_run=True)
-        if preview["removed"]:
-            file = preview["file"]
+        if preview.removed:
+            file = preview.file
             size = _size(os.path.getsize(file)) if file and os.path.isfile(file) else "no file"
             body = Text.assemble(("Leaves the disk: ", "bold red"), f"{file or '(no file)'} ({size})")
             question = "Delete it?"
         else:
-            users = ", ".join(preview["kept_by"])
-            verb = "uses" if len(preview["kept_by"]) == 1 else "use"
-            if not self.lib.track_detail(track_id)["wanted"]:
-                raise _Notice(f"{preview['title']} stays on disk: {users} {verb} it. It goes when no playlist "
+            users = ", ".join(preview.kept_by)
+            verb = "uses" if len(preview.kept_by) == 1 else "use"
+            if not self.lib.track_detail(track_id).added_directly:
+                raise _Notice(f"{preview.title} stays on disk: {users} {verb} it. It goes when no playlist "
                               "lists it any more: remove it from the playlist on Spotify and sync, or delete "
                               "the playlist here.")
             body = Text.assemble(("Stays on disk: ", "bold green"),
                                  f"{users} {verb} it. tunecrate forgets that you added it directly; it goes "
                                  "when no playlist lists it any more.")
             question = "Forget that you added it?"
-        self.console.print(Panel(body, title=f"delete · {escape(preview['title'])}", title_align="left"))
+        self.console.print(Panel(body, title=f"delete · {escape(preview.title)}", title_align="left"))
         if not self.confirm(question, default=False):
             raise _Back
         self.shielded("Deleting…", lambda: self.lib.delete_track(track_id))
-        self.console.print("Deleted." if preview["removed"] else "Done: it stays for its playlists.")
+        self.console.print("Deleted." if preview.removed else "Done: it stays for its playlists.")
         self._pause()
 
     def delete_playlist(self, playlist_id: str) -> None:
         preview = self.lib.delete_playlist(playlist_id, dry_run=True)
-        lines: list[Text | str] = [Text(f"Leaves the disk: {_plural(len(preview['removed']), 'track')}",
+        lines: list[Text | str] = [Text(f"Leaves the disk: {_plural(len(preview.removed), 'track')}",
                                         style="bold red")]
-        lines += _capped([Text(f"  {title}") for _, title in preview["removed"]])
-        lines.append(Text(f"Stays: {_plural(len(preview['kept']), 'track')}", style="bold green"))
-        lines += _capped([Text(f"  {title} — {reason}") for _, title, reason in preview["kept"]])
+        lines += _capped([Text(f"  {t.title}") for t in preview.removed])
+        lines.append(Text(f"Stays: {_plural(len(preview.kept), 'track')}", style="bold green"))
+        lines += _capped([Text(f"  {t.title} — {t.reason}") for t in preview.kept])
         lines.append(Text("The playlist's entry list goes too.", style="dim"))
-        self.console.print(Panel(Group(*lines), title=f"delete · {escape(preview['title'])}", title_align="left"))
+        self.console.print(Panel(Group(*lines), title=f"delete · {escape(preview.title)}", title_align="left"))
         if not self.confirm("Delete this playlist?", default=False):
             raise _Back
         done = self.shielded("Deleting…", lambda: self.lib.delete_playlist(playlist_id))
-        self.console.print(f"Deleted {done['title']}: {_plural(len(done['removed']), 'track')} removed, "
-                           f"{len(done['kept'])} kept.", markup=False)
+        self.console.print(f"Deleted {done.title}: {_plural(len(done.removed), 'track')} removed, "
+                           f"{len(done.kept)} kept.", markup=False)
         self._pause()
 
     # -- 7 settings and status ---------------------------------------------------------------------
@@ -1224,16 +1223,20 @@ class SmartSession:
         grid.add_row("Audio files", Text(str(s.storage_root)))
         grid.add_row("Database", Text(str(s.database_path)))
         grid.add_row("Providers", ", ".join(s.providers) or "none (pinned sources and local music only)")
-        music = getattr(s, "music_dirs", ()) or ()
-        grid.add_row("Music folders", Text(", ".join(map(str, music)) or "none"))
+        music = [folder.path for folder in self.lib.music_folders()]
+        grid.add_row("Music folders", Text(", ".join(music) or "none"))
         grid.add_row("Encoding", f"MP3 {s.audio_quality.upper()}, {_plural(s.workers, 'worker')}")
         grid.add_row("ffmpeg", Text(self._ffmpeg_line()))
-        grid.add_row("Spotify app", Text(f"client id set; API {s.spotify_api_url}" if s.spotify_client_id
+        from tunecrate.sources.spotify_login import SpotifySettings
+
+        app_settings = s.section(SpotifySettings)
+        grid.add_row("Spotify app", Text(f"client id set; API {app_settings.spotify_api_url}"
+                                         if app_settings.spotify_client_id
                                          else "not configured: set SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET"))
         state = self.lib.login_state()
-        if state["logged_in"]:
-            expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(state["expires_at"])) \
-                if state.get("expires_at") else "?"
+        if state.logged_in:
+            expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.expires_at)) \
+                if state.expires_at else "?"
             login = f"logged in (token until {expires}; refreshed as needed)"
         else:
             login = "not logged in (needed for Liked Songs only)"
@@ -1241,24 +1244,14 @@ class SmartSession:
         return Panel(grid, box=box.ROUNDED)
 
     def _ffmpeg_line(self) -> str:
-        from tunecrate.services.ffmpeg import ffmpeg_version, find_ffmpeg
-
-        try:
-            binary = find_ffmpeg(self.lib.settings.ffmpeg)
-        except TunecrateError as exc:
-            return f"not found: {exc}"
-        try:
-            version = ffmpeg_version(binary).split(" Copyright")[0]
-        except OSError as exc:
-            version = f"does not run: {exc.strerror or exc}"
-        return f"{version} ({binary})"
+        return self.lib.ffmpeg_info()
 
     def _settings_action(self, key: str) -> None:
         if key == "l":
             self.console.print("Opening the Spotify login in a browser; the address is printed below too. "
                                "Ctrl-C cancels.")
             result = self.lib.login(open_browser=True)
-            self.console.print(f"[green]Logged in[/] (scope {escape(str(result['scope']))}).")
+            self.console.print(f"[green]Logged in[/] (scope {escape(str(result.scope))}).")
             self._pause()
         elif key == "o":
             self.console.print("Logged out." if self.lib.logout() else "Was not logged in.")
@@ -1294,7 +1287,7 @@ class SmartSession:
             if not self.confirm("Rebuild the catalogue from the audio files and playlist lists on disk? "
                                 "Nothing is downloaded", default=False):
                 raise _Back
-            report = self.shielded("Reading the files…", self.lib.load_local)
+            report = self.shielded("Reading the files…", self.lib.rebuild)
             self.console.print(f"Found {_plural(report.tracks, 'track')}, {_plural(report.playlists, 'playlist')}"
                                f", {_plural(report.pins, 'pin')}; {len(report.unreadable)} unreadable.")
             self._pause()
@@ -1310,8 +1303,8 @@ class SmartSession:
             table.add_column("Folder", ratio=1, overflow="fold")
             table.add_column("Files", justify="right", width=7)
             for i, folder in enumerate(folders, 1):
-                missing = "" if folder["exists"] else " (missing)"
-                table.add_row(str(i), Text(f"{folder['path']}{missing}"), str(folder["files"]))
+                missing = "" if folder.exists else " (missing)"
+                table.add_row(str(i), Text(f"{folder.path}{missing}"), str(folder.files))
             self.console.print(table if folders else Text("No music folders yet.", style="yellow"))
             legend = "a: add a folder · r: remove one · s: scan for new and changed files · q: back"
             key = self.choose("›", ["a", "r", "s"], legend=legend)
@@ -1324,7 +1317,7 @@ class SmartSession:
                 self._sub(add)
             elif key == "r" and folders:
                 number = self.choose("Remove which", [str(i) for i in range(1, len(folders) + 1)])
-                self._sub(lambda: self.lib.remove_music_folder(folders[int(number) - 1]["path"]))
+                self._sub(lambda: self.lib.remove_music_folder(folders[int(number) - 1].path))
             elif key == "s":
                 _, report = self.shielded("Scanning…", self.lib.scan_music)
                 self.console.print(f"added {report.added}, updated {report.updated}, removed {report.removed}, "

@@ -60,16 +60,17 @@ class AuthError(ServiceError):
 
 
 class RateLimited(ServiceError):
-    """The service asked us to wait longer than the configured bound.
+    """The service answered 429: too many requests.
 
-    ``retry_after`` is the requested wait in seconds.
+    ``retry_after`` is the wait it asked for, in seconds (``None`` when it did
+    not say). ``transient`` is False when that wait exceeds the configured
+    bound: such an error is reported at once instead of waited out.
     """
 
-    transient = True
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, transient: bool = True) -> None:
         super().__init__(message, status=429)
         self.retry_after = retry_after
+        self.transient = transient
 
 
 class ServiceUnavailable(ServiceError):
@@ -100,3 +101,9 @@ class StorageError(TunecrateError):
 
 class LibraryBusy(TunecrateError):
     """Another tunecrate process is changing this library right now."""
+
+
+def one_line(error: BaseException, limit: int = 160) -> str:
+    """``str(error)`` on one line, cut to ``limit`` characters, for error messages."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

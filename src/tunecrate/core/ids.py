@@ -1,14 +1,30 @@
-"""Parsing and validating Spotify references and tunecrate ids.
+"""Parsing references, and the ids tunecrate stores.
 
-Accepted forms (``kind`` is track, album or playlist):
+References (what a user types) to Spotify objects, ``kind`` being track,
+album or playlist:
 
 - ``https://open.spotify.com/<kind>/<id>``, optionally with ``/intl-xx/``
   after the host, a query string such as ``?si=…`` and a fragment;
 - ``spotify:<kind>:<id>`` URIs (and ``spotify:user:<u>:playlist:<id>``);
-- bare 22-character base62 ids, when the caller says which kind it expects.
+- bare 22-character base62 ids, when the caller says which kind it expects;
+- ``likes``, the user's Liked Songs.
 
-Ids are validated against ``[0-9A-Za-z]{22}`` before they are used anywhere
-else, in particular before they become file names.
+:func:`parse_reference` turns any of them into a :class:`Reference`, which
+the source registry (:mod:`tunecrate.sources`) hands to the sources that
+declare it :meth:`suitable <tunecrate.sources.base.Source.suitable>`.
+
+Stored ids (:func:`validate_stored_id`), which also name files:
+
+- a Spotify id, ``[0-9A-Za-z]{22}``: every Spotify track, album and
+  playlist keeps the id Spotify gave it, whichever source read it;
+- ``likes``: the pseudo-playlist of Liked Songs;
+- ``<kind>-<token>``, a lower-case kind of 2 to 16 letters, a dash, and 4 to
+  64 characters of ``[0-9A-Za-z_-]``: the id of anything that has no Spotify
+  id, for example ``export-<digest>`` for a playlist read from an export
+  file (its module documents how the token is made).
+
+Ids are validated before they are used anywhere else, in particular before
+they become file names: none of them can hold a path separator or a dot.
 """
 
 from __future__ import annotations
@@ -21,8 +37,10 @@ from .errors import InvalidReference
 
 KINDS = ("track", "album", "playlist")
 _ID_RE = re.compile(r"^[0-9A-Za-z]{22}$")
-#: ids tunecrate stores: Spotify ids, plus the pseudo-playlist ``likes``.
-_STORED_ID_RE = re.compile(r"^(?:[0-9A-Za-z]{22}|likes)$")
+#: The pseudo-playlist id of the user's Liked Songs.
+LIKES = "likes"
+#: ids tunecrate stores: Spotify ids, ``likes``, and ``<kind>-<token>`` ids of other kinds.
+_STORED_ID_RE = re.compile(r"^(?:[0-9A-Za-z]{22}|likes|[a-z]{2,16}-[0-9A-Za-z_-]{4,64})$")
 _PATH_RE = re.compile(r"^/(?:intl-[a-zA-Z_-]+/)?(?P<kind>[a-z]+)/(?P<id>[^/]+)/?$")
 _OPEN_HOSTS = {"open.spotify.com", "play.spotify.com"}
 
@@ -43,16 +61,50 @@ class SpotifyRef:
         return f"spotify:{self.kind}:{self.id}"
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A parsed reference to something a metadata source can read.
+
+    ``service`` is ``"spotify"`` for Spotify objects and Liked Songs; other
+    services (export files, media servers) name themselves. ``kind`` is
+    ``"track"``, ``"album"``, ``"playlist"`` or ``"likes"``; ``id`` the
+    validated id (``"likes"`` for Liked Songs); ``text`` what the user typed.
+    """
+
+    kind: str
+    id: str
+    service: str = "spotify"
+    text: str = ""
+
+    @property
+    def is_spotify(self) -> bool:
+        return self.service == "spotify"
+
+
 def is_spotify_id(value: str) -> bool:
     """True when ``value`` is a 22-character base62 Spotify id."""
     return bool(_ID_RE.match(value))
+
+
+def parse_reference(text: str, expected: str | None = None) -> Reference:
+    """Parse what a user typed into a :class:`Reference`.
+
+    ``likes`` is the user's Liked Songs; everything else is parsed as a
+    Spotify reference (:func:`parse_spotify_ref`, where ``expected`` is
+    explained). Raises :class:`InvalidReference`.
+    """
+    raw = (text or "").strip()
+    if raw == LIKES and expected in (None, "playlist", "likes"):
+        return Reference("likes", LIKES, "spotify", raw)
+    ref = parse_spotify_ref(raw, expected)
+    return Reference(ref.kind, ref.id, "spotify", raw)
 
 
 def validate_stored_id(value: str) -> str:
     """Return ``value`` if it is safe to use as a stored id and file name.
 
     Raises :class:`InvalidReference` otherwise (path separators, dots,
-    anything that is not a Spotify id or ``likes``).
+    anything that is not one of the stored id forms of the module docstring).
     """
     if not isinstance(value, str) or not _STORED_ID_RE.match(value):
         raise InvalidReference(f"not a valid id: {value!r}")
@@ -103,7 +155,12 @@ def parse_spotify_ref(text: str, expected: str | None = None) -> SpotifyRef:
     if kind not in KINDS:
         raise InvalidReference(f"unsupported Spotify link type {kind!r} in {raw!r}")
     if expected is not None and kind != expected:
-        raise InvalidReference(f"expected a {expected} link, got a {kind} link: {raw!r}")
+        raise InvalidReference(f"expected {_article(expected)} link, got {_article(kind)} link: {raw!r}")
     if not _ID_RE.match(ident):
         raise InvalidReference(f"malformed Spotify {kind} id {ident!r} (want 22 letters/digits)")
     return SpotifyRef(kind, ident)
+
+
+def _article(kind: str) -> str:
+    """``"a track"``, ``"an album"``."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"

@@ -61,6 +61,7 @@ __all__ = [
     "explain",
     "normalize_title",
     "rank",
+    "search_key",
     "score",
     "version_tags",
 ]
@@ -183,6 +184,12 @@ def _words(folded: str) -> str:
     text = text.replace("$", "s").replace("&", " and ").replace("+", " and ")
     text = re.sub(r"[\W_]+", " ", text)
     return " ".join("and" if w == "n" else w for w in text.split())
+
+
+def search_key(text: str) -> str:
+    """The form of ``text`` that searches compare: folded (case, accents, dashes, quotes) and
+    reduced to space-separated words (``"Beyoncé & JAY-Z"`` → ``"beyonce and jay z"``)."""
+    return _words(_fold(text))
 
 
 _FEAT_BRACKET = re.compile(r"[(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s[^)\]]*[)\]]")

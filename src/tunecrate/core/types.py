@@ -1,27 +1,41 @@
 """Domain types shared by every layer.
 
-They are plain frozen dataclasses so that services can build them, the matcher
-can score them and the library can store them without any of those layers
-knowing each other. Durations are milliseconds throughout.
+They are plain frozen dataclasses so that sources and providers can build them,
+the matcher can score them and the library can store them without any of those
+layers knowing each other. Durations are milliseconds throughout.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+
+#: The fields of :class:`TrackInfo` that a source may be unable to fill (see ``TrackInfo.missing``).
+OPTIONAL_FIELDS = ("album", "album_artists", "duration_ms", "track_number", "track_total",
+                   "disc_number", "release_date", "explicit", "isrc", "cover_url")
 
 
 @dataclass(frozen=True)
 class TrackInfo:
-    """What the metadata source says about one track.
+    """What a metadata source says about one track.
 
-    Source: the Spotify Web API track object (playlist items, album tracks,
-    ``GET /tracks/{id}``), or the tags and playlist JSON of a local library.
+    Sources: the Spotify Web API track object (playlist items, album tracks,
+    ``GET /tracks/{id}``), Spotify's public embed pages, an account-data
+    export or Exportify CSV, a browser reading the web player, or the tags
+    and playlist JSON of a local library.
 
-    ``track_id`` is the Spotify track id (22 base62 characters). ``artists``
-    lists every credited artist in Spotify's order; ``album_artists`` those of
-    the album. ``release_date`` keeps Spotify's precision: ``"2011"``,
-    ``"2011-05"`` or ``"2011-05-09"``. ``cover_url`` is the largest album
-    image.
+    ``track_id`` is the library's id of the track: the Spotify track id (22
+    base62 characters) for every Spotify track, whatever source read it
+    (see :mod:`tunecrate.core.ids` for the ids of anything else).
+    ``artists`` lists every credited artist in the source's order (an export
+    may name only the first); ``album_artists`` those of the album.
+    ``release_date`` keeps the source's precision: ``"2011"``, ``"2011-05"``
+    or ``"2011-05-09"``. ``duration_ms`` is 0 when unknown. ``cover_url`` is
+    the largest album image. ``missing`` names the fields (from
+    :data:`OPTIONAL_FIELDS`) that the source could not fill, so that a zero
+    or an empty value is not mistaken for a known one: the matcher leaves
+    them out of a score instead of counting them against a candidate.
     """
 
     track_id: str
@@ -37,16 +51,47 @@ class TrackInfo:
     explicit: bool = False
     isrc: str | None = None
     cover_url: str | None = None
+    missing: frozenset[str] = frozenset()
 
     @property
-    def spotify_url(self) -> str:
-        """The open.spotify.com URL of this track."""
-        return f"https://open.spotify.com/track/{self.track_id}"
+    def spotify_url(self) -> str | None:
+        """The open.spotify.com URL of this track, or ``None`` when it is not a Spotify track."""
+        from tunecrate.core.ids import is_spotify_id
+
+        return f"https://open.spotify.com/track/{self.track_id}" if is_spotify_id(self.track_id) else None
 
     @property
     def artist(self) -> str:
         """All artists joined for display: ``"A, B"``."""
         return ", ".join(self.artists)
+
+    def knows(self, name: str) -> bool:
+        """Whether the source filled the field ``name`` (it is not in :attr:`missing`)."""
+        return name not in self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields that hold a value, JSON-ready (lists for tuples, ``missing`` sorted)."""
+        doc = {k: v for k, v in asdict(self).items() if v not in (None, "", (), frozenset(), False, 0)}
+        for key in ("artists", "album_artists"):
+            if key in doc:
+                doc[key] = list(doc[key])
+        if "missing" in doc:
+            doc["missing"] = sorted(doc["missing"])
+        doc.setdefault("title", self.title)
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "TrackInfo":
+        """The inverse of :meth:`to_json` (unknown keys are ignored). Raises ``KeyError``, ``TypeError``
+        or ``ValueError`` for a document that is not a track."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in doc.items() if k in known}
+        for key in ("artists", "album_artists"):
+            values[key] = tuple(str(a) for a in values.get(key, ()))
+        values["missing"] = frozenset(values.get("missing", ()))
+        values["duration_ms"] = int(values.get("duration_ms") or 0)
+        values["explicit"] = bool(values.get("explicit", False))
+        return cls(track_id=str(values.pop("track_id")), title=str(values.pop("title", "")), **values)
 
 
 @dataclass(frozen=True)
@@ -54,34 +99,60 @@ class SkippedEntry:
     """A playlist or album entry that cannot become a track.
 
     ``position`` is the 0-based index in the source listing; ``reason`` is one
-    of ``"null"``, ``"local"``, ``"episode"``, ``"unavailable"``; ``name`` is
-    whatever title the entry carried, if any.
+    of ``"null"`` (the source sent an empty entry), ``"local"`` (a local file
+    of the user's Spotify app), ``"episode"`` (a podcast episode),
+    ``"unavailable"`` (no longer playable); ``name`` is whatever title the
+    entry carried, if any.
     """
 
     position: int
     reason: str
     name: str | None = None
 
+    def describe(self) -> str:
+        """A line for people: ``"#3 'My Own Recording': a local file"``."""
+        what = {"null": "an empty entry", "local": "a local file", "episode": "a podcast episode",
+                "unavailable": "no longer available"}.get(self.reason, self.reason)
+        name = f" {self.name!r}" if self.name else ""
+        return f"#{self.position + 1}{name}: {what}"
+
+
+#: Kinds of :class:`TrackList`.
+LIST_KINDS = ("playlist", "album", "track", "likes")
+
 
 @dataclass(frozen=True)
-class PlaylistInfo:
-    """An ordered list of tracks from a source: a playlist, an album or Liked Songs.
+class TrackList:
+    """An ordered list of tracks from a metadata source: a playlist, an album, one track, or Liked Songs.
 
-    ``kind`` is ``"playlist"``, ``"album"`` or ``"likes"``. ``entries`` holds
-    the tracks in source order (a track listed twice appears twice); ``skipped``
-    reports the entries that could not be used, with their source positions. ``snapshot_id`` is Spotify's
-    playlist version (``None`` for albums and Liked Songs).
+    ``kind`` is one of :data:`LIST_KINDS`; ``id`` the list's stored id (a
+    Spotify playlist or album id, ``likes``, a track id for ``kind="track"``,
+    or an id of its own kind for lists from export files: see
+    :mod:`tunecrate.core.ids`). ``entries`` holds the tracks in source order
+    (a track listed twice appears twice); ``skipped`` reports the entries that
+    could not be used, with their source positions. ``snapshot`` is the
+    source's version of the list (Spotify's snapshot id, or a digest of the
+    ordered track ids where the source has none); ``None`` when unknown.
+    ``source`` names the :class:`~tunecrate.sources.base.Source` that read it
+    (``"spotify-api"``, ``"spotify-web"``, …). ``complete`` is False when the
+    source could see only part of the list (its ``entries`` are a prefix or a
+    sample): a sync then adds what it sees and never prunes what it could
+    not see. ``warnings`` are one-line notes for the user (a fallback taken,
+    tags that will be missing).
     """
 
     kind: str
-    playlist_id: str
+    id: str
     title: str
     entries: tuple[TrackInfo, ...] = ()
     skipped: tuple[SkippedEntry, ...] = ()
-    snapshot_id: str | None = None
+    snapshot: str | None = None
     owner: str | None = None
     description: str | None = None
     cover_url: str | None = None
+    source: str | None = None
+    complete: bool = True
+    warnings: tuple[str, ...] = ()
 
     @property
     def track_count(self) -> int:

@@ -1,24 +1,47 @@
-"""The SQLite engine: WAL mode, foreign keys, a busy timeout, and the schema.
+"""The SQLite engine: WAL mode, foreign keys, a busy timeout, and the schema with its migrations.
 
 WAL lets listing commands read while a load or sync writes. The schema
-version lives in ``PRAGMA user_version``; :func:`open_engine` creates or
-upgrades it.
+version lives in ``PRAGMA user_version``. :func:`open_engine` creates a new
+catalogue at :data:`SCHEMA_VERSION`, or upgrades an older one in place by
+running the steps of :data:`MIGRATIONS` in order, each in its own
+transaction together with the version bump, so that a crash leaves the
+catalogue at one version or the next, never between.
+
+History:
+
+1. tracks, playlists, entries, match decisions, jobs, the local music index;
+2. ``track.missing`` (fields the source could not fill), ``track.wanted``
+   renamed ``added_directly``, ``playlist.source`` (the metadata source a
+   playlist was loaded from; ``spotify-api`` for playlists of version 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import URL, event
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from tunecrate.core.errors import StorageError
 
 from . import local_index, models  # noqa: F401  (registers the tables)
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _v2(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE track ADD COLUMN missing JSON NOT NULL DEFAULT '[]'")
+    conn.exec_driver_sql("ALTER TABLE track RENAME COLUMN wanted TO added_directly")
+    conn.exec_driver_sql("ALTER TABLE playlist ADD COLUMN source VARCHAR")
+    conn.exec_driver_sql("UPDATE playlist SET source = 'spotify-api'")
+
+
+#: ``MIGRATIONS[n - 1]`` upgrades a catalogue from version ``n`` to ``n + 1``.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v2]
+#: The version this release writes.
+SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
 def _on_connect(dbapi_connection, _record) -> None:
@@ -30,23 +53,50 @@ def _on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_engine(path: Path) -> Engine:
-    """Open (creating if needed) the catalogue at ``path`` and return its engine.
+def database_url(path: Path) -> URL:
+    """The SQLAlchemy URL of the SQLite file at ``path``, built so that no character of the path
+    (``?``, ``#``, ``%``, spaces, non-ASCII) is read as URL syntax."""
+    return URL.create("sqlite", database=str(Path(path)))
 
-    Raises :class:`sqlalchemy.exc.OperationalError` when the file cannot be
-    opened; the library turns that into a StorageError.
+
+def open_engine(path: Path) -> Engine:
+    """Open (creating if needed) the catalogue at ``path``, upgrade it, and return its engine.
+
+    Raises :class:`StorageError` for a catalogue written by a newer release,
+    and :class:`sqlalchemy.exc.DatabaseError` when the file cannot be opened
+    or is not a database; the library turns that into a StorageError.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        f"sqlite:///{path}",
+        database_url(path),
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
     )
     event.listen(engine, "connect", _on_connect)
+    try:
+        migrate(engine, path)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def migrate(engine: Engine, path: Path) -> int:
+    """Bring the catalogue to :data:`SCHEMA_VERSION`; return the version it had (0: new)."""
     with engine.begin() as conn:
         version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
         if version > SCHEMA_VERSION:
             raise StorageError(f"{path} was written by a newer tunecrate (schema {version}); upgrade tunecrate")
-        SQLModel.metadata.create_all(conn)  # creates missing tables only
-        if version < SCHEMA_VERSION:
+        if version == 0:
+            has_tables = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
+            if has_tables:
+                raise StorageError(f"{path} is not a tunecrate catalogue (it has tables but no schema version)")
+            SQLModel.metadata.create_all(conn)
             conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
-    return engine
+            return 0
+    for step in range(version, SCHEMA_VERSION):
+        with engine.begin() as conn:
+            MIGRATIONS[step - 1](conn)
+            conn.exec_driver_sql(f"PRAGMA user_version={step + 1}")
+    with engine.begin() as conn:
+        SQLModel.metadata.create_all(conn)  # tables added since (none have been so far) are created empty
+    return version

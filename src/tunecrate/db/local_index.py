@@ -1,7 +1,7 @@
 """The index of music the user already owns, in folders tunecrate never modifies.
 
 One :class:`LocalFile` row per audio file found under a configured music
-folder; :class:`tunecrate.services.local.LocalIndex` fills and searches it.
+folder; :class:`tunecrate.providers.local.LocalIndex` fills and searches it.
 The table is registered on import, so this module must be imported before
 :func:`tunecrate.db.engine.open_engine` creates the schema.
 """
@@ -31,7 +31,7 @@ class LocalFile(SQLModel, table=True):
     without dashes, or ``None`` when absent or malformed. ``duration_ms`` and
     ``bitrate_kbps`` are ``None`` when the file does not say.
     ``title_key``/``artist_key`` are normalised search keys derived from the
-    tags (see :mod:`tunecrate.services.local`). ``indexed_at`` is when the
+    tags (see :mod:`tunecrate.providers.local`). ``indexed_at`` is when the
     file was last read (UTC).
     """
 

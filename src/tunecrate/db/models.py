@@ -7,11 +7,14 @@ to it, e.g. ``tracks/4u/4uLU6hMCjMI75M1A2tKUQC.mp3``).
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from tunecrate.core.types import TrackInfo
 
 
 def utcnow() -> datetime:
@@ -30,14 +33,22 @@ class TrackStatus:
     SKIPPED = "skipped"          # the user said "don't download"
 
 
+#: The :class:`TrackInfo` fields a Track row stores (all but ``track_id``, which is its key).
+_INFO_FIELDS = tuple(f.name for f in dataclass_fields(TrackInfo) if f.name != "track_id")
+_LIST_FIELDS = ("artists", "album_artists", "missing")
+
+
 class Track(SQLModel, table=True):
-    """One track of the library, keyed by its Spotify track id.
+    """One track of the library, keyed by its track id (the Spotify track id for Spotify tracks).
 
     ``artists``/``album_artists`` are JSON lists of names. ``duration_ms`` is
-    Spotify's duration. ``source_url``/``source_provider``/``match_score``
-    describe the recording the file was made from. ``wanted`` is True when the
-    user added the track directly (``tunecrate track``/``album``), which keeps
-    it even when no playlist references it. ``size_bytes`` is the file size.
+    the source's duration (0 when unknown). ``missing`` lists the
+    :class:`TrackInfo` fields the metadata source could not fill.
+    ``source_url``/``source_provider``/``match_score`` describe the recording
+    the file was made from. ``added_directly`` is True when the user added the
+    track itself (``tunecrate track``/``album``), which keeps it even when no
+    playlist lists it. ``size_bytes`` is the file size. The mapping to and
+    from :class:`TrackInfo` is :meth:`set_info` and :meth:`info`, and nothing else.
     """
 
     track_id: str = Field(primary_key=True)
@@ -53,6 +64,7 @@ class Track(SQLModel, table=True):
     explicit: bool = False
     isrc: Optional[str] = Field(default=None, index=True)
     cover_url: Optional[str] = None
+    missing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     status: str = Field(default=TrackStatus.PENDING, index=True)
     reason: Optional[str] = None
     path: Optional[str] = None
@@ -60,16 +72,34 @@ class Track(SQLModel, table=True):
     source_url: Optional[str] = None
     source_provider: Optional[str] = None
     match_score: Optional[float] = None
-    wanted: bool = False
+    added_directly: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    def set_info(self, info: TrackInfo) -> None:
+        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
+        for name in _INFO_FIELDS:
+            value = getattr(info, name)
+            if name in _LIST_FIELDS:
+                value = sorted(value) if name == "missing" else list(value)
+            elif name == "cover_url":
+                value = value or self.cover_url
+            setattr(self, name, value)
+
+    def info(self) -> TrackInfo:
+        """The :class:`TrackInfo` this row stores."""
+        values = {name: getattr(self, name) for name in _INFO_FIELDS}
+        for name in _LIST_FIELDS:
+            values[name] = (frozenset if name == "missing" else tuple)(values[name] or ())
+        return TrackInfo(track_id=self.track_id, **values)
 
 
 class Playlist(SQLModel, table=True):
     """A mirrored playlist, or the pseudo-playlist ``likes`` (Liked Songs).
 
-    ``kind`` is ``"playlist"`` or ``"likes"``. ``snapshot_id`` is Spotify's
-    version of the playlist as last synced.
+    ``kind`` is ``"playlist"`` or ``"likes"``. ``snapshot_id`` is the
+    source's version of the playlist as last synced; ``source`` the name of
+    the metadata source it was read from (a sync reads the same one).
     """
 
     playlist_id: str = Field(primary_key=True)
@@ -79,6 +109,7 @@ class Playlist(SQLModel, table=True):
     description: Optional[str] = None
     snapshot_id: Optional[str] = None
     cover_url: Optional[str] = None
+    source: Optional[str] = None
     synced_at: Optional[datetime] = None
 
 

@@ -8,11 +8,10 @@ like any direct media link; covers are fetched like ``i.scdn.co`` images.
 
     with MediaServer() as media:
         url = media.add_file("song.webm", Path("song.webm"))
-        media.drop_next("song.webm", after_bytes=10_000)   # cut the next response short
-        ...
-        media.requests            # [(method, path, range header), ...]
 
-Supports ``GET`` and ``HEAD`` with single ``Range: bytes=a-b`` requests.
+Supports ``GET`` and ``HEAD`` with single ``Range: bytes=a-b`` requests (206,
+416 outside the file). ``tunecrate demo`` ships this happy path; the tests'
+subclass adds fault injection and a request log (``tests/standins``).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from tunecrate.demo._http import LoopbackServer
@@ -40,16 +40,14 @@ class MediaServer(LoopbackServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._files: dict[str, Path] = {}
-        self._faults: dict[str, list[tuple[str, int]]] = {}
         self._lock = threading.Lock()
-        self.requests: list[tuple[str, str, str | None]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True
 
-            def log_message(self, *args) -> None:  # keep test output clean
+            def log_message(self, *args) -> None:  # keep the terminal clean
                 pass
 
             def do_HEAD(self) -> None:
@@ -69,39 +67,23 @@ class MediaServer(LoopbackServer):
             self._files[name] = Path(path)
         return self.url(name)
 
-    def drop_next(self, name: str, after_bytes: int, times: int = 1) -> None:
-        """Close the connection after ``after_bytes`` bytes of the next ``times`` GETs of ``name``."""
-        with self._lock:
-            self._faults.setdefault(name, []).extend([("drop", after_bytes)] * times)
-
-    def fail_next(self, name: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests for ``name`` with HTTP ``status``."""
-        with self._lock:
-            self._faults.setdefault(name, []).extend([("status", status)] * times)
-
     # -- request handling -------------------------------------------------------------
 
-    def _serve(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
-        path = unquote(urlsplit(handler.path).path)
-        name = path.removeprefix("/media/")
-        range_header = handler.headers.get("Range")
+    def _source(self, path: str) -> Path | None:
+        """The file a request path names, if it is registered and exists."""
         with self._lock:
-            self.requests.append((handler.command, path, range_header))
-            source = self._files.get(name) if path.startswith("/media/") else None
-            fault = None
-            if source is not None and self._faults.get(name) and not head:
-                fault = self._faults[name].pop(0)
-        if source is None or not source.is_file():
+            source = self._files.get(path.removeprefix("/media/")) if path.startswith("/media/") else None
+        return source if source is not None and source.is_file() else None
+
+    def _serve(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        source = self._source(unquote(urlsplit(handler.path).path))
+        if source is None:
             self._send_error(handler, 404)
             return
-        if fault and fault[0] == "status":
-            self._send_error(handler, fault[1])
-            return
-
         size = source.stat().st_size
         start, end = 0, size - 1
         status = 200
-        m = _RANGE.match(range_header or "")
+        m = _RANGE.match(handler.headers.get("Range") or "")
         if m and (m.group(1) or m.group(2)):
             if m.group(1):
                 start = int(m.group(1))
@@ -126,31 +108,22 @@ class MediaServer(LoopbackServer):
         handler.end_headers()
         if head:
             return
-        limit = fault[1] if fault and fault[0] == "drop" else None
-        sent = 0
         try:
             with open(source, "rb") as fh:
                 fh.seek(start)
-                while sent < length:
-                    want = min(_CHUNK, length - sent)
-                    if limit is not None:
-                        want = min(want, limit - sent)
-                        if want <= 0:
-                            break
-                    chunk = fh.read(want)
-                    if not chunk:
-                        break
-                    handler.wfile.write(chunk)
-                    sent += len(chunk)
+                self._send_body(handler, fh, length)
         except (BrokenPipeError, ConnectionResetError):
             return
-        if limit is not None:
-            handler.close_connection = True
-            try:
-                handler.wfile.flush()
-                handler.connection.shutdown(2)
-            except OSError:
-                pass
+
+    def _send_body(self, handler: BaseHTTPRequestHandler, fh: BinaryIO, length: int) -> None:
+        """Copy ``length`` bytes of ``fh`` to the client."""
+        sent = 0
+        while sent < length:
+            chunk = fh.read(min(_CHUNK, length - sent))
+            if not chunk:
+                break
+            handler.wfile.write(chunk)
+            sent += len(chunk)
 
     @staticmethod
     def _send_error(handler: BaseHTTPRequestHandler, status: int) -> None:

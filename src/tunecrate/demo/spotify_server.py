@@ -1,11 +1,12 @@
 """A loopback stand-in for the Spotify Web API and accounts service.
 
 It speaks Spotify's wire format (JSON objects, paging objects with absolute
-``next`` URLs on its own host, ``{"error": {"status", "message"}}`` bodies,
-``Retry-After`` on 429) so that tunecrate's real Spotify source, built on
-spotipy, runs against it unchanged: point ``TUNECRATE_SPOTIFY_API_URL`` at
-:attr:`FakeSpotify.api_url` and ``TUNECRATE_SPOTIFY_ACCOUNTS_URL`` at
-:attr:`FakeSpotify.accounts_url`. ``tunecrate demo`` ships it; the tests reuse it.
+``next`` URLs on its own host, ``{"error": {"status", "message"}}`` bodies)
+so that tunecrate's real Spotify source, built on spotipy, runs against it
+unchanged: point ``TUNECRATE_SPOTIFY_API_URL`` at :attr:`FakeSpotify.api_url`
+and ``TUNECRATE_SPOTIFY_ACCOUNTS_URL`` at :attr:`FakeSpotify.accounts_url`.
+``tunecrate demo`` ships this happy path; the tests' subclass adds fault
+injection and a request log (``tests/standins``).
 
 ::
 
@@ -15,10 +16,6 @@ spotipy, runs against it unchanged: point ``TUNECRATE_SPOTIFY_API_URL`` at
                             track_number=n, isrc=f"USXXX2400{n:03d}") for n in (1, 2)]
         fake.add_album(album, songs)
         fake.add_playlist(fake_id("pl"), "Mix", [songs[0], None, songs[1]])
-        fake.fail_next(r"/items$", 429, retry_after=1)     # next items request is refused
-        ...  # SpotifySource(client_id=fake.client_id, client_secret=fake.client_secret,
-        ...  #               api_url=fake.api_url, accounts_url=fake.accounts_url)
-        fake.requests_to(r"^/v1/playlists/")               # what the client asked for
 
 Endpoints (paths below ``/v1`` need ``Authorization: Bearer <token>``):
 
@@ -71,7 +68,6 @@ from tunecrate.demo._http import LoopbackServer
 
 __all__ = [
     "FakeSpotify",
-    "RecordedRequest",
     "fake_id",
     "make_album",
     "make_artist",
@@ -84,16 +80,6 @@ __all__ = [
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _MAX_LIMIT = 50
 _DEFAULT_LIMIT = 20
-_REASONS = {
-    400: "Bad request",
-    401: "Invalid access token",
-    403: "Forbidden",
-    404: "Resource not found",
-    429: "API rate limit exceeded",
-    500: "Server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-}
 
 
 # -- building catalogue objects ---------------------------------------------------------
@@ -253,26 +239,6 @@ def make_episode(episode_id: str, name: str, *, show: str = "A Podcast", duratio
 # -- the server ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the stand-in received: ``query`` keeps the last value of each key."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-
-
-@dataclass
-class _Fault:
-    pattern: re.Pattern[str]
-    status: int | None
-    retry_after: float | None
-    body: Any
-    delay_s: float
-    remaining: int
-
-
 @dataclass
 class _Playlist:
     playlist_id: str
@@ -330,8 +296,6 @@ class FakeSpotify(LoopbackServer):
         self._albums: dict[str, tuple[dict, list[dict]]] = {}
         self._playlists: dict[str, _Playlist] = {}
         self._saved: list[dict] = []
-        self._faults: list[_Fault] = []
-        self._requests: list[RecordedRequest] = []
         self._tokens: dict[str, dict] = {}  # access token -> {"kind", "scope", "expires_at"}
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> scope
         self._codes: dict[str, dict] = {}  # authorization code -> {"challenge", "redirect_uri", "scope"}
@@ -432,56 +396,6 @@ class FakeSpotify(LoopbackServer):
 
     # -- tokens ------------------------------------------------------------------------
 
-    def issue_user_token(self, scope: str = "user-library-read") -> dict:
-        """Issue a user token as if the user had logged in.
-
-        Returns the token endpoint's answer plus ``expires_at`` (epoch seconds),
-        i.e. the dict spotipy caches: ``access_token``, ``token_type``,
-        ``expires_in``, ``refresh_token``, ``scope``, ``expires_at``.
-        """
-        with self._lock:
-            token = self._user_token(scope)
-        token["expires_at"] = int(time.time()) + token["expires_in"]
-        return token
-
-    # -- fault injection and inspection ------------------------------------------------
-
-    def fail_next(
-        self,
-        pattern: str,
-        status: int | None,
-        *,
-        retry_after: float | None = None,
-        body: dict | str | bytes | None = None,
-        times: int = 1,
-        delay_s: float = 0.0,
-    ) -> None:
-        """Answer the next ``times`` requests whose path matches ``pattern`` (``re.search``) with ``status``.
-
-        ``retry_after`` (seconds) sets the ``Retry-After`` header. ``body``
-        replaces the default Spotify error body (a dict is sent as JSON).
-        ``delay_s`` waits before answering; with ``status=None`` the request
-        is then answered normally (to provoke client timeouts).
-        """
-        with self._lock:
-            self._faults.append(_Fault(re.compile(pattern), status, retry_after, body, delay_s, times))
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of every request received so far, in order."""
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, pattern: str, method: str | None = None) -> list[RecordedRequest]:
-        """The recorded requests whose path matches ``pattern`` (``re.search``), optionally of one method."""
-        regex = re.compile(pattern)
-        return [r for r in self.requests if regex.search(r.path) and (method is None or r.method == method)]
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self._requests.clear()
-
     # -- internals: state ----------------------------------------------------------------
 
     def _next_snapshot(self) -> str:
@@ -511,19 +425,7 @@ class FakeSpotify(LoopbackServer):
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        with self._lock:
-            self._requests.append(RecordedRequest(handler.command, path, query, headers))
-            fault = next((f for f in self._faults if f.remaining > 0 and f.pattern.search(path)), None)
-            if fault is not None:
-                fault.remaining -= 1
-                self._faults = [f for f in self._faults if f.remaining > 0]
-        if fault is not None and fault.delay_s:
-            time.sleep(fault.delay_s)
-        if fault is not None and fault.status is not None:
-            status, out_headers, payload = self._fault_response(fault.status, fault)
-        else:
-            with self._lock:
-                status, out_headers, payload = self._route(handler.command, path, query, headers, body)
+        status, out_headers, payload = self._answer(handler.command, path, query, headers, body)
         try:
             handler.send_response(status)
             for key, value in out_headers.items():
@@ -531,22 +433,14 @@ class FakeSpotify(LoopbackServer):
             handler.send_header("Content-Length", str(len(payload)))
             handler.end_headers()
             handler.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up
             handler.close_connection = True
 
-    @staticmethod
-    def _fault_response(status: int, fault: _Fault) -> _Response:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = f"{fault.retry_after:g}"
-        if fault.body is None:
-            payload = _json({"error": {"status": status, "message": _REASONS.get(status, "Error")}})
-        elif isinstance(fault.body, dict):
-            payload = _json(fault.body)
-        else:
-            payload = fault.body.encode() if isinstance(fault.body, str) else fault.body
-            headers["Content-Type"] = "text/plain; charset=utf-8"
-        return status, headers, payload
+    def _answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+                body: bytes) -> _Response:
+        """The answer to one request (``path`` without a trailing slash, ``headers`` lower-cased)."""
+        with self._lock:
+            return self._route(method, path, query, headers, body)
 
     def _route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> _Response:
         if path == "/api/token":

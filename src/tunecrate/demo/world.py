@@ -1,6 +1,7 @@
 """The offline world: loopback Spotify and media stand-ins, generated audio, a demo catalogue.
 
-``tunecrate demo`` runs the main job inside it, and the tests reuse it::
+``tunecrate demo`` runs the main job inside it, and the tests reuse it (with
+the servers of ``tests/standins``)::
 
     with StandIns(work_dir) as world:
         catalogue = build_demo_catalogue(world)
@@ -21,7 +22,7 @@ from tunecrate.demo.media_server import MediaServer
 from tunecrate.demo.spotify_server import (
     FakeSpotify, fake_id, make_album, make_episode, make_local_track, make_track,
 )
-from tunecrate.services.ffmpeg import find_ffmpeg
+from tunecrate.media.ffmpeg import find_ffmpeg
 
 
 def generate_tone(ffmpeg: str, dest: Path, seconds: float, frequency: int, codec: str = "libopus") -> Path:
@@ -57,13 +58,15 @@ def generate_cover(ffmpeg: str, dest: Path, color: str, size: int = 640) -> Path
 
 
 class StandIns:
-    """Starts a :class:`FakeSpotify` and a :class:`MediaServer`; generates media under ``work_dir``."""
+    """Starts a :class:`FakeSpotify` and a :class:`MediaServer` (or the given servers, not started
+    yet); generates media under ``work_dir``."""
 
-    def __init__(self, work_dir: Path, ffmpeg: str | None = None) -> None:
+    def __init__(self, work_dir: Path, ffmpeg: str | None = None, *, spotify: FakeSpotify | None = None,
+                 media: MediaServer | None = None) -> None:
         self.work_dir = Path(work_dir)
         self.ffmpeg = ffmpeg or find_ffmpeg()
-        self.spotify = FakeSpotify()
-        self.media = MediaServer()
+        self.spotify = spotify or FakeSpotify()
+        self.media = media or MediaServer()
 
     def __enter__(self) -> "StandIns":
         self.spotify.start()

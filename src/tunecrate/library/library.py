@@ -1,862 +1,519 @@
-"""The :class:`Library`: one object that owns settings, catalogue, layout and pipeline.
+"""The :class:`Library` façade: one object over the components of a library.
 
-Every interface (typer CLI, smart CLI, Python programs) is a thin layer over
-it. Operations that change the library take an inter-process lock
-(``<data_root>/tunecrate.lock``); listing operations do not, and may run
-while a load or sync is in progress (SQLite WAL).
+``Library`` owns the settings, the write lock and the catalogue's engine, and
+builds the components that do the work, each with one job:
+
+==================  ==========================================================
+``catalogue``       track and playlist rows, playlist documents (:mod:`.catalogue`)
+``decisions``       pins, skips and the review queue (:mod:`.decisions`)
+``sync_engine``     loads and syncs through the metadata sources (:mod:`.sync`)
+``exporter``        track files and playlists through the targets (:mod:`.exporter`)
+``maintenance``     repair, gc, verify, retag, rebuild (:mod:`.maintenance`)
+``jobs``            the Job table (:mod:`.jobs`)
+==================  ==========================================================
+
+Its methods parse what the user typed (references), take the write lock
+where a component changes the library, and delegate; they hold no logic of
+their own. Every interface (typer CLI, smart CLI, HTTP server, Python
+programs) is a thin layer over it. Operations that change the library take
+an inter-process lock (``<data_root>/tunecrate.lock``); listing operations do
+not, and may run while a load or sync is in progress (SQLite WAL).
 """
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete
-from sqlmodel import Session, select
-
-from tunecrate.core.errors import InvalidReference, LibraryBusy, NotFound, StorageError, TunecrateError
-from tunecrate.core.ids import parse_spotify_ref
+from tunecrate.core.errors import LibraryBusy, StorageError, TunecrateError
+from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
 from tunecrate.core.settings import Settings
-from tunecrate.core.types import PlaylistInfo, SkippedEntry, TrackInfo
 from tunecrate.db.engine import open_engine
-from tunecrate.db.models import (
-    DecisionKind, Job, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow,
+from tunecrate.library.catalogue import Catalogue
+from tunecrate.library.decisions import Decisions
+from tunecrate.library.exporter import Destination, Exporter
+from tunecrate.library.jobs import Jobs
+from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
+from tunecrate.library.results import (
+    DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
+    PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
-from tunecrate.library.exports import ExportsMixin
-from tunecrate.library.maintenance import MaintenanceMixin
-from tunecrate.library.review import ReviewMixin
-from tunecrate.library.pipeline import Outcome, Pipeline, ProgressCallback
-from tunecrate.library.sync import SyncPlan, diff_entries
-from tunecrate.services.download import local_source_path
+from tunecrate.library.sync import SyncEngine
+from tunecrate.media.covers import CoverFetcher
+from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
 
-#: The id of the pseudo-playlist that mirrors the user's Liked Songs.
-LIKES = "likes"
+if TYPE_CHECKING:
+    from tunecrate.library.pipeline import ProgressCallback
+    from tunecrate.providers.base import Provider
+    from tunecrate.providers.local import ScanReport
+    from tunecrate.sources.base import Source
+    from tunecrate.targets.base import ExportResult
+    from tunecrate.targets.mirror import MirrorResult
+    from tunecrate.targets.playlist_zip import PlaylistZip
 
-#: Outcome statuses in the order summaries print them.
-SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "failed")
+__all__ = ["LIKES", "Library"]
+
+#: Seconds to wait for a cover image while retagging.
+RETAG_COVER_TIMEOUT_S = 5.0
 
 
-@dataclass
-class LoadReport:
-    """What a load or sync did. ``counts`` maps each of :data:`SUMMARY_KEYS` to a number of tracks.
+def _all_settings_models() -> list:
+    """Every settings model of every registered source, provider and target."""
+    from tunecrate import providers, sources, targets
 
-    ``failures`` lists ``(track_id, title, status, reason)`` for every track
-    that did not end downloaded or present; ``skipped_entries`` the source
-    entries that could not become tracks (null, local, episode, unavailable).
-    For playlists, ``plan`` holds the sync plan; ``up_to_date`` is True when
-    the snapshot short-circuit applied; ``pruned`` lists the track ids whose
-    rows and files were removed afterwards.
+    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models()]
+
+
+class Library:
+    """A tunecrate library: catalogue (SQLite), files (storage root), and the components over them.
+
+    Build it with :meth:`open`. ``sources`` maps source names to ready
+    instances and ``providers`` replaces the recording providers built from
+    settings (a Python program's own, or a test's).
     """
 
-    kind: str
-    id: str
-    title: str
-    track_count: int
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMARY_KEYS, 0))
-    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
-    skipped_entries: list[SkippedEntry] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    plan: SyncPlan | None = None
-    up_to_date: bool = False
-    dry_run: bool = False
-    pruned: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.counts.get("failed")
-
-    def to_json(self) -> dict:
-        result = {
-            "kind": self.kind, "id": self.id, "title": self.title, "track_count": self.track_count,
-            "counts": self.counts,
-            "failures": [dict(zip(("track_id", "title", "status", "reason"), f)) for f in self.failures],
-            "skipped_entries": [asdict(s) for s in self.skipped_entries],
-            "warnings": self.warnings,
-            "up_to_date": self.up_to_date, "dry_run": self.dry_run, "pruned": self.pruned,
-        }
-        if self.plan is not None:
-            result.update(added=len(self.plan.added), removed=len(self.plan.removed),
-                          kept=self.plan.kept, moved=len(self.plan.moved), plan=self.plan.to_json())
-        return result
-
-
-@dataclass
-class _LocalPlaylist:
-    """A playlist as the library holds it: its ordered ``(track_id, title)`` entries."""
-
-    title: str
-    kind: str
-    snapshot_id: str | None
-    entries: list[tuple[str, str]]
-    all_present: bool
-
-
-def file_present(layout: Layout, status: str | None, path: str | None) -> bool:
-    """Whether a row with ``status`` and relative ``path`` has its file: downloaded, and on disk."""
-    return status == TrackStatus.DOWNLOADED and bool(path) and (layout.root / path).is_file()
-
-
-def track_json(row: Track, layout: Layout) -> dict:
-    """The listing shape of a track row (``tunecrate tracks --json``)."""
-    return {
-        "track_id": row.track_id, "title": row.title, "artists": list(row.artists),
-        "album": row.album, "album_artists": list(row.album_artists), "isrc": row.isrc,
-        "duration_ms": row.duration_ms,
-        "path": str(layout.root / row.path) if row.path else None,
-        "size_bytes": row.size_bytes, "status": row.status, "reason": row.reason,
-        "source_url": row.source_url, "source_provider": row.source_provider,
-        "match_score": row.match_score,
-    }
-
-
-def track_info(row: Track) -> TrackInfo:
-    """The :class:`TrackInfo` stored in a row."""
-    return TrackInfo(
-        track_id=row.track_id, title=row.title, artists=tuple(row.artists), album=row.album,
-        album_artists=tuple(row.album_artists), duration_ms=row.duration_ms,
-        track_number=row.track_number, track_total=row.track_total, disc_number=row.disc_number,
-        release_date=row.release_date, explicit=row.explicit, isrc=row.isrc, cover_url=row.cover_url,
-    )
-
-
-class Library(ReviewMixin, MaintenanceMixin, ExportsMixin):
-    """A tunecrate library: catalogue (SQLite), files (storage root) and the pipeline.
-
-    Build it with :meth:`open`. Pass ``spotify`` or ``providers`` to replace
-    the services built from settings (for example a source you wrote).
-    """
-
-    def __init__(self, settings: Settings, *, spotify=None, providers=None) -> None:
+    def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
+                 providers: Sequence[Provider] | None = None) -> None:
+        settings.check_keys(_all_settings_models())
+        for model in _all_settings_models():
+            settings.section(model)  # every setting is validated once, at start-up
         self.settings = settings
         self.layout = Layout(settings.storage_root)
         try:
             self.layout.ensure()
-            self.engine = open_engine(settings.database_path)
+            self._engine = open_engine(settings.database_path)
         except OSError as exc:
             raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
-        self._spotify = spotify
-        self._providers = providers
-        self._providers_lock = threading.Lock()
         self._lock_path = settings.data_root / "tunecrate.lock"
+        self._lock = None
+        self._lock_depth = 0
+        self._lock_guard = threading.RLock()
+        self._providers = list(providers) if providers is not None else None
+        self.covers = CoverFetcher(proxy=settings.proxy, verify=str(settings.ca_bundle) if settings.ca_bundle else True)
+        self.sources = SourceRegistry(settings, sources)
+        self.catalogue = Catalogue(self._engine, self.layout)
+        self.jobs = Jobs(self._engine)
+        self.decisions = Decisions(self.catalogue, self._writing)
+        self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
+        self.exporter = Exporter(settings, self.catalogue, self.covers)
+        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
 
     @classmethod
-    def open(cls, **overrides) -> "Library":
+    def open(cls, **overrides: Any) -> Library:
         """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
         return cls(Settings.load(**overrides))
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.sources.close()
+        self.covers.close()
+        self._engine.dispose()
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- services ---------------------------------------------------------------
+    # -- the write lock ------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the library's write lock (re-entrant in this process); repair what a crash left
+        when it is first taken. Raises :class:`LibraryBusy` when another process holds it."""
+        from filelock import FileLock, Timeout
+
+        with self._lock_guard:
+            if self._lock_depth == 0:
+                lock = FileLock(str(self._lock_path))
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    raise LibraryBusy(
+                        f"another tunecrate process is changing the library at {self.settings.data_root}; "
+                        "wait for it to finish and try again") from None
+                self._lock = lock
+                try:
+                    self.maintenance.repair()
+                except BaseException:
+                    lock.release()
+                    raise
+            self._lock_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock_guard:
+                self._lock_depth -= 1
+                if self._lock_depth == 0:
+                    self._lock.release()
+                    self._lock = None
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    def _recording_providers(self) -> list[Provider]:
+        """The providers to search: the user's music first (its index refreshed now, incrementally),
+        then the online ones of ``TUNECRATE_PROVIDERS``."""
+        if self._providers is not None:
+            return self._providers
+        from tunecrate.providers import build_providers
+        from tunecrate.providers.base import ProviderContext
+        from tunecrate.providers.local import LocalIndex, load_music_dirs
+
+        folders = load_music_dirs(self.settings)
+        if folders:
+            LocalIndex(self._engine).scan(folders)
+        return build_providers(self.settings.providers, self.settings, ProviderContext(self._engine))
+
+    def _run_pipeline(self, tracks, progress, cancel):
+        from tunecrate.library.pipeline import Pipeline
+
+        if not tracks:
+            return {}
+        pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers)
+        return pipeline.run(tracks, progress, cancel)
+
+    # -- references -----------------------------------------------------------------------
+
+    @staticmethod
+    def playlist_id(ref: str) -> str:
+        """The stored id of a playlist URL, URI, bare id, ``likes`` or stored id. Raises :class:`InvalidReference`."""
+        from tunecrate.core.ids import validate_stored_id
+
+        text = (ref or "").strip()
+        if text == LIKES:
+            return LIKES
+        try:
+            return parse_spotify_ref(text, "playlist").id
+        except TunecrateError:
+            if "-" in text:
+                return validate_stored_id(text)
+            raise
+
+    @staticmethod
+    def resolve_track_id(ref: str) -> str:
+        """The track id of a Spotify track URL, URI or bare id. Raises :class:`InvalidReference`."""
+        return parse_spotify_ref(ref, "track").id
+
+    # -- Spotify login ----------------------------------------------------------------------
 
     @property
     def token_path(self) -> Path:
-        """Where the Spotify user login is cached (mode 0600)."""
-        from tunecrate.services.spotify_auth import TOKEN_FILE_NAME
+        """Where the Spotify user login is kept (mode 0600)."""
+        from tunecrate.sources.spotify_login import token_path
 
-        return self.settings.data_root / TOKEN_FILE_NAME
+        return token_path(self.settings.data_root)
 
-    @property
-    def spotify(self):
-        """The Spotify source (:class:`tunecrate.services.spotify.SpotifySource`), built lazily.
+    def login(self, *, open_browser: bool = True) -> LoginState:
+        """Log in to Spotify (Authorization Code with PKCE); the token is kept at :attr:`token_path`.
 
-        It reads the user's Liked Songs with the login cached by :meth:`login`, if any.
+        Prints the authorize URL on stderr and catches the redirect on the
+        configured 127.0.0.1 redirect URI. Raises what
+        :func:`tunecrate.sources.spotify_login.login` raises.
         """
-        if self._spotify is None:
-            from tunecrate.services.spotify import SpotifySource, make_user_auth_manager
+        from tunecrate.sources.spotify_login import SpotifySettings, login
 
-            s = self.settings
-            user_auth = None
-            if s.spotify_client_id and self.token_path.exists():
-                user_auth = make_user_auth_manager(
-                    s.spotify_client_id, token_path=self.token_path, accounts_url=s.spotify_accounts_url,
-                    redirect_uri=s.spotify_redirect_uri)
-            self._spotify = SpotifySource(
-                client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
-                api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
-                max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth,
-            )
-        return self._spotify
-
-    def login(self, *, open_browser: bool = True) -> dict:
-        """Log in to Spotify (Authorization Code with PKCE, scope ``user-library-read``).
-
-        Prints the authorize URL on stderr, catches the redirect on the
-        configured 127.0.0.1 redirect URI and caches the token at
-        :attr:`token_path` (0600). Returns ``{"scope", "expires_at"}``.
-        """
-        from tunecrate.services.spotify_auth import login
-
-        s = self.settings
-        result = login(client_id=s.spotify_client_id, token_path=self.token_path,
-                       accounts_url=s.spotify_accounts_url, redirect_uri=s.spotify_redirect_uri,
-                       open_browser=open_browser)
-        self._spotify = None
-        return result
+        s = self.settings.section(SpotifySettings)
+        login(client_id=s.spotify_client_id, token_path=self.token_path, accounts_url=s.spotify_accounts_url,
+              redirect_uri=s.spotify_redirect_uri, open_browser=open_browser)
+        self.sources.close()
+        self.sources = self.sync_engine.sources = SourceRegistry(self.settings)
+        return self.login_state()
 
     def logout(self) -> bool:
-        """Forget the cached Spotify login; return whether there was one."""
-        from tunecrate.services.spotify_auth import logout
+        """Forget the stored Spotify login; return whether there was one."""
+        from tunecrate.sources.spotify_login import logout
 
-        self._spotify = None
         return logout(self.token_path)
 
-    def login_state(self) -> dict:
-        """``{"logged_in", "expires_at", "scope", "path"}``, without any network request."""
-        from tunecrate.services.spotify_auth import login_state
+    def login_state(self) -> LoginState:
+        """The stored login, without any network request."""
+        from tunecrate.sources.spotify_login import login_state
 
-        return login_state(self.token_path)
+        return LoginState(**login_state(self.token_path))
 
-    def providers(self):
-        """The search providers, in the order they are tried (built lazily, once).
+    def ffmpeg_info(self) -> str:
+        """``"ffmpeg version … (path)"`` of the encoder in use, or why there is none (for status screens)."""
+        from tunecrate.media.ffmpeg import ffmpeg_version, find_ffmpeg
 
-        With music folders configured (``TUNECRATE_MUSIC_DIRS``, ``tunecrate
-        sources add``), the user's own music comes first: its index is
-        refreshed incrementally, then searched before any online provider.
+        try:
+            binary = find_ffmpeg(self.settings.ffmpeg)
+        except TunecrateError as exc:
+            return f"not found: {exc}"
+        try:
+            version = ffmpeg_version(binary).split(" Copyright")[0]
+        except OSError as exc:
+            version = f"does not run: {exc.strerror or exc}"
+        return f"{version} ({binary})"
+
+    # -- the user's music folders ------------------------------------------------------------
+
+    def scan_music(self, progress=None) -> tuple[list[Path], ScanReport]:
+        """Index the music folders; only new or changed files are read. Takes the write lock.
+
+        ``progress(files_done, files_total)`` is called as files are read.
+        Returns ``(folders, report)``.
         """
-        with self._providers_lock:
-            if self._providers is None:
-                from tunecrate.services.local import LocalIndex, LocalProvider, load_music_dirs
-                from tunecrate.services.providers import build_providers
-
-                providers = []
-                music_dirs = load_music_dirs(self.settings)
-                if music_dirs:
-                    index = LocalIndex(self.engine)
-                    index.scan(music_dirs)
-                    providers.append(LocalProvider(index))
-                self._providers = providers + build_providers(self.settings.providers)
-            return self._providers
-
-    def scan_music(self, progress=None):
-        """Index the music folders (settings + ``sources add``); only new or changed files are read.
-
-        ``progress(files_done, files_total)`` is called as files are read. Takes
-        the write lock. Returns ``(folders, ScanReport)``.
-        """
-        from tunecrate.services.local import LocalIndex, load_music_dirs
+        from tunecrate.providers.local import LocalIndex, load_music_dirs
 
         folders = load_music_dirs(self.settings)
-        with self.writing():
-            report = LocalIndex(self.engine).scan(folders, progress=progress)
-        with self._providers_lock:
-            self._providers = None  # rebuilt with the fresh index on next use
+        with self._writing():
+            report = LocalIndex(self._engine).scan(folders, progress=progress)
         return folders, report
 
-    def music_folders(self) -> list[dict]:
-        """The music folders, settings first: ``{"path", "origin", "exists", "files"}`` each, where
-        ``origin`` is ``"settings"``, ``"added"`` (``sources add``) or both, and ``files`` the number
-        of indexed files."""
-        from tunecrate.services.local import LocalIndex, music_dir_origins
+    def music_folders(self) -> list[MusicFolder]:
+        """The music folders, settings first, with where each comes from and its indexed file count."""
+        from tunecrate.providers.local import LocalIndex, music_dir_origins
 
-        counts = LocalIndex(self.engine).file_counts()
-        return [{"path": str(folder), "origin": origin, "exists": folder.is_dir(), "files": counts.get(folder, 0)}
+        counts = LocalIndex(self._engine).file_counts()
+        return [MusicFolder(str(folder), origin, folder.is_dir(), counts.get(folder, 0))
                 for folder, origin in music_dir_origins(self.settings)]
 
     def add_music_folder(self, path: Path | str) -> Path:
-        """Add a folder of the user's own music (indexed at the next :meth:`scan_music`); return it.
+        """Add a folder of the user's own music (indexed at the next scan); return it, absolute.
 
         Raises :class:`ConfigurationError` when it is not an existing directory.
         """
-        from tunecrate.services.local import add_music_dir
+        from tunecrate.providers.local import add_music_dir
 
         return add_music_dir(self.settings.data_root, path)
 
     def remove_music_folder(self, path: Path | str) -> Path:
         """Forget a folder added with :meth:`add_music_folder`; nothing in it is touched. Return it."""
-        from tunecrate.services.local import remove_music_dir
+        from tunecrate.providers.local import remove_music_dir
 
         return remove_music_dir(self.settings.data_root, path)
 
-    def pipeline(self) -> Pipeline:
-        return Pipeline(self.settings, self.layout, self.engine, self.providers)
+    # -- loading and syncing ----------------------------------------------------------------------
 
-    # -- locking and repair ---------------------------------------------------------------
+    def load(self, ref: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+             *, source: str | None = None, keep_orphans: bool = False) -> LoadReport:
+        """Load a track, album or playlist given by URL or URI (the kind is detected), or ``likes``.
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the library's write lock; repair leftovers of an interrupted run first.
-
-        Raises :class:`LibraryBusy` when another process holds it.
+        A track or an album is kept as added directly by the user; a playlist
+        is mirrored (its order recorded, what it no longer lists pruned).
+        ``source`` names the metadata source to try first.
         """
-        from filelock import FileLock, Timeout
+        return self.sync_engine.load(parse_reference(ref), progress=progress, cancel=cancel, source=source,
+                                keep_orphans=keep_orphans)
 
-        lock = FileLock(str(self._lock_path))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise LibraryBusy(
-                f"another tunecrate process is changing the library at {self.settings.data_root}; "
-                "wait for it to finish and try again"
-            ) from None
-        try:
-            self.repair()
-            yield
-        finally:
-            lock.release()
+    def _load_kind(self, kind: str, ref: str, progress, cancel, **kwargs: Any) -> LoadReport:
+        return self.sync_engine.load(parse_reference(ref, kind), progress=progress, cancel=cancel, **kwargs)
 
-    def repair(self) -> dict[str, int]:
-        """Make the catalogue agree with the disk after a crash.
-
-        Empties ``tmp/`` and marks rows whose file is missing as pending, so the
-        next load or sync fetches them again. Call with the write lock held.
-        Returns counts: ``{"tmp_removed": n, "missing_files": n}``.
-        """
-        removed = self.layout.clean_tmp()
-        missing = 0
-        with Session(self.engine) as session:
-            rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
-            for row in rows:
-                if not file_present(self.layout, row.status, row.path):
-                    row.status, row.path, row.size_bytes = TrackStatus.PENDING, None, None
-                    row.reason = "file missing; will be fetched again"
-                    session.add(row)
-                    missing += 1
-            session.commit()
-        return {"tmp_removed": len(removed), "missing_files": missing}
-
-    # -- loading -----------------------------------------------------------------------
-
-    def load(self, ref: str, progress: ProgressCallback | None = None,
-             cancel: threading.Event | None = None) -> LoadReport:
-        """Load a Spotify track, album or playlist given by URL or URI (the kind is detected)."""
-        parsed = parse_spotify_ref(ref)
-        return {"track": self.load_track, "album": self.load_album,
-                "playlist": self.load_playlist}[parsed.kind](ref, progress, cancel)
-
-    def load_track(self, ref: str, progress: ProgressCallback | None = None,
-                   cancel: threading.Event | None = None) -> LoadReport:
+    def load_track(self, ref: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                   *, source: str | None = None) -> LoadReport:
         """Fetch one track into the library, kept as added directly by the user."""
-        track_id = parse_spotify_ref(ref, "track").id
-        track = self.spotify.track(track_id)
-        info = PlaylistInfo(kind="track", playlist_id=track_id, title=f"{track.artist} - {track.title}",
-                            entries=(track,))
-        return self._load(info, progress, cancel, wanted=True)
+        return self._load_kind("track", ref, progress, cancel, source=source)
 
-    def load_album(self, ref: str, progress: ProgressCallback | None = None,
-                   cancel: threading.Event | None = None) -> LoadReport:
+    def load_album(self, ref: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                   *, source: str | None = None) -> LoadReport:
         """Fetch every track of an album, kept as added directly by the user."""
-        album = self.spotify.album(parse_spotify_ref(ref, "album").id)
-        return self._load(album, progress, cancel, wanted=True)
+        return self._load_kind("album", ref, progress, cancel, source=source)
 
     def load_playlist(self, ref: str, progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None, *, keep_orphans: bool = False) -> LoadReport:
+                      cancel: threading.Event | None = None, *, keep_orphans: bool = False,
+                      source: str | None = None) -> LoadReport:
         """Mirror a playlist: fetch its tracks, then record its ordered entries (a full sync)."""
-        playlist_id = parse_spotify_ref(ref, "playlist").id
-        return self._sync(playlist_id, progress, cancel, dry_run=False, keep_orphans=keep_orphans,
-                          short_circuit=False)
+        return self._load_kind("playlist", ref, progress, cancel, keep_orphans=keep_orphans, source=source)
 
     def load_likes(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                   *, keep_orphans: bool = False) -> LoadReport:
+                   *, keep_orphans: bool = False, source: str | None = None) -> LoadReport:
         """Mirror the user's Liked Songs as the pseudo-playlist ``likes`` (needs `tunecrate login`)."""
-        return self._sync(LIKES, progress, cancel, dry_run=False, keep_orphans=keep_orphans, short_circuit=False)
+        return self._load_kind("likes", LIKES, progress, cancel, keep_orphans=keep_orphans, source=source)
 
     def sync(self, target: str, *, dry_run: bool = False, keep_orphans: bool = False,
-             progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> LoadReport:
-        """Bring one playlist (URL, URI, id, or ``likes``) in step with Spotify.
+             progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+             source: str | None = None) -> LoadReport:
+        """Bring one playlist (URL, URI, id, or ``likes``) in step with its source.
 
         When its snapshot is unchanged and every entry's file is present, this
-        makes one light request and nothing else. Otherwise it fetches the
-        added tracks, writes the new ordered entries in one transaction, then
-        prunes tracks nothing wants any more (unless ``keep_orphans``).
-        ``dry_run`` returns the plan and changes nothing.
+        makes one light request and nothing else. ``dry_run`` returns the plan
+        and changes nothing. See :mod:`tunecrate.library.sync`.
         """
-        return self._sync(self.playlist_id(target), progress, cancel, dry_run=dry_run,
-                          keep_orphans=keep_orphans, short_circuit=True)
+        return self.sync_engine.sync(self.playlist_id(target), dry_run=dry_run, keep_orphans=keep_orphans,
+                                progress=progress, cancel=cancel, source=source)
 
     def sync_all(self, *, dry_run: bool = False, keep_orphans: bool = False,
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                  ) -> list[tuple[str, LoadReport | TunecrateError]]:
-        """Sync every playlist of the library; a failing playlist does not stop the others.
+        """Sync every playlist; a failing one does not stop the others. ``(playlist_id, report or error)``."""
+        return self.sync_engine.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress, cancel=cancel)
 
-        Returns ``(playlist_id, report or error)`` pairs.
-        """
-        with Session(self.engine) as session:
-            ids = list(session.exec(select(Playlist.playlist_id).order_by(Playlist.title)))
-        results: list[tuple[str, LoadReport | TunecrateError]] = []
-        for playlist_id in ids:
-            if cancel is not None and cancel.is_set():
-                break
-            try:
-                results.append((playlist_id, self.sync(playlist_id, dry_run=dry_run, keep_orphans=keep_orphans,
-                                                       progress=progress, cancel=cancel)))
-            except TunecrateError as exc:
-                results.append((playlist_id, exc))
-        return results
+    # -- listing -------------------------------------------------------------------------------
 
-    @staticmethod
-    def playlist_id(target: str) -> str:
-        """The playlist id of a URL, URI, bare id or ``likes``. Raises :class:`InvalidReference`."""
-        target = target.strip()
-        return LIKES if target == LIKES else parse_spotify_ref(target, "playlist").id
+    def tracks(self) -> list[TrackRecord]:
+        """Every track, by artist then title."""
+        return self.catalogue.tracks()
 
-    def _remote_snapshot(self, playlist_id: str) -> str:
-        if playlist_id == LIKES:
-            return self.spotify.saved_tracks_snapshot()
-        return self.spotify.playlist_snapshot(playlist_id)
+    def playlists(self) -> list[PlaylistSummary]:
+        """Every playlist, by title."""
+        return self.catalogue.playlists()
 
-    def _remote(self, playlist_id: str) -> PlaylistInfo:
-        if playlist_id == LIKES:
-            snapshot = self.spotify.saved_tracks_snapshot()
-            return replace(self.spotify.saved_tracks(), snapshot_id=snapshot)
-        return self.spotify.playlist(playlist_id)
+    def playlist(self, ref: str) -> PlaylistDetail:
+        """One playlist (id, URL, URI or ``likes``) with its tracks in order. Raises :class:`NotFound`."""
+        return self.catalogue.playlist(self.playlist_id(ref))
 
-    def _local_playlist(self, playlist_id: str) -> _LocalPlaylist | None:
-        with Session(self.engine) as session:
-            row = session.get(Playlist, playlist_id)
-            if row is None:
-                return None
-            entries = session.exec(
-                select(PlaylistEntry.track_id, Track.title, Track.status, Track.path)
-                .join(Track, Track.track_id == PlaylistEntry.track_id)
-                .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
-            ).all()
-        all_present = all(file_present(self.layout, status, path) for _, _, status, path in entries)
-        return _LocalPlaylist(row.title, row.kind, row.snapshot_id,
-                              [(track_id, title) for track_id, title, _, _ in entries], all_present)
+    def stats(self) -> Stats:
+        """Library totals."""
+        return self.catalogue.stats()
 
-    def _sync(self, playlist_id: str, progress, cancel, *, dry_run: bool, keep_orphans: bool,
-              short_circuit: bool) -> LoadReport:
-        local = self._local_playlist(playlist_id)
-        if short_circuit and local is not None and local.snapshot_id and local.all_present:
-            if self._remote_snapshot(playlist_id) == local.snapshot_id:
-                plan = SyncPlan(playlist_id, local.title, local.snapshot_id, local.snapshot_id,
-                                kept=len(local.entries))
-                report = LoadReport(kind=local.kind, id=playlist_id, title=local.title,
-                                    track_count=len(local.entries), plan=plan, up_to_date=True, dry_run=dry_run)
-                report.counts["present"] = len({t for t, _ in local.entries})
-                return report
-        info = self._remote(playlist_id)
-        if dry_run:
-            return LoadReport(kind=info.kind, id=playlist_id, title=info.title, track_count=len(info.entries),
-                              skipped_entries=list(info.skipped), dry_run=True,
-                              plan=self._plan(info, local, self._needing_fetch(info.entries)))
-        with self.writing():
-            job_id = self._start_job("sync", playlist_id)
-            self.upsert_tracks(info.entries)
-            todo = self._needing_fetch(info.entries)  # under the lock: what really needs fetching now
-            plan = self._plan(info, local, todo)
-            outcomes = self.pipeline().run(todo, progress, cancel) if todo else {}
-            self.write_playlist(info)
-            pruned = [] if keep_orphans else self.prune(plan.prune)
-            report = self._report(info, outcomes)
-            report.plan, report.pruned = plan, pruned
-            self._finish_job(job_id, report)
-            return report
+    def track_detail(self, ref: str) -> TrackDetail:
+        """One track with its playlists, decision and candidates. Raises :class:`NotFound`."""
+        return self.catalogue.track_detail(self.resolve_track_id(ref))
 
-    def _plan(self, info: PlaylistInfo, local: _LocalPlaylist | None, fetch: Sequence[TrackInfo]) -> SyncPlan:
-        old = local.entries if local is not None else []
-        new = [(t.track_id, t.title) for t in info.entries]
-        added, removed, moved, kept = diff_entries(old, new)
-        plan = SyncPlan(info.playlist_id, info.title, local.snapshot_id if local else None, info.snapshot_id,
-                        added=added, removed=removed, moved=moved, kept=kept)
-        plan.fetch = [t.track_id for t in fetch]
-        plan.prune = self._orphans_after({e.track_id for e in removed} - {t for t, _ in new}, info.playlist_id)
-        return plan
+    # -- deleting -------------------------------------------------------------------------------
 
-    def _needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
-        """The distinct tracks that are not downloaded with their file present (or whose pin changed)."""
-        unique = {t.track_id: t for t in tracks}
-        with Session(self.engine) as session:
-            rows = {r.track_id: r for r in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
-            pins = {d.track_id: d.source for d in session.exec(
-                select(MatchDecision).where(MatchDecision.track_id.in_(list(unique)),
-                                            MatchDecision.kind == DecisionKind.PINNED))}
-        todo = []
-        for track_id, track in unique.items():
-            row = rows.get(track_id)
-            if row is None or not file_present(self.layout, row.status, row.path) \
-                    or (track_id in pins and pins[track_id] != row.source_url):
-                todo.append(track)
-        return todo
-
-    def _orphans_after(self, candidates: set[str], playlist_id: str) -> list[str]:
-        """Of ``candidates``, the tracks no other playlist references and the user did not add directly."""
-        if not candidates:
-            return []
-        with Session(self.engine) as session:
-            referenced = set(session.exec(
-                select(PlaylistEntry.track_id).where(PlaylistEntry.track_id.in_(list(candidates)),
-                                                     PlaylistEntry.playlist_id != playlist_id)))
-            wanted = set(session.exec(
-                select(Track.track_id).where(Track.track_id.in_(list(candidates)), Track.wanted == True)))  # noqa: E712
-        return sorted(candidates - referenced - wanted)
-
-    def prune(self, candidates: Sequence[str]) -> list[str]:
-        """Remove the rows, then the files, of those ``candidates`` that nothing wants; return their ids.
-
-        A track is wanted while any playlist references it or the user added it
-        directly. Rows go first (one transaction), files after: a crash in
-        between leaves only files without rows, which `gc` removes.
-        """
-        if not candidates:
-            return []
-        with Session(self.engine) as session:
-            referenced = set(session.exec(
-                select(PlaylistEntry.track_id).where(PlaylistEntry.track_id.in_(list(candidates)))))
-            rows = session.exec(select(Track).where(Track.track_id.in_(list(candidates)))).all()
-            doomed = [r for r in rows if r.track_id not in referenced and not r.wanted]
-            for row in doomed:
-                session.delete(row)
-                decision = session.get(MatchDecision, row.track_id)
-                if decision is not None and decision.kind == DecisionKind.AUTO:
-                    session.delete(decision)
-            session.commit()
-        for row in doomed:
-            self.layout.track_path(row.track_id).unlink(missing_ok=True)
-        return [r.track_id for r in doomed]
-
-    def _load(self, info: PlaylistInfo, progress, cancel, *, wanted: bool) -> LoadReport:
-        with self.writing():
-            job_id = self._start_job("load", f"{info.kind}:{info.playlist_id}")
-            self.upsert_tracks(info.entries, wanted=wanted)
-            outcomes = self.pipeline().run(self._needing_fetch(info.entries), progress, cancel)
-            report = self._report(info, outcomes)
-            self._finish_job(job_id, report)
-            return report
-
-    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, wanted: bool = False) -> None:
-        """Insert or refresh metadata rows; status, file and source are kept."""
-        unique = {t.track_id: t for t in tracks}
-        if not unique:
-            return
-        with Session(self.engine) as session:
-            existing = {
-                row.track_id: row
-                for row in session.exec(select(Track).where(Track.track_id.in_(list(unique))))
-            }
-            for track in unique.values():
-                row = existing.get(track.track_id) or Track(track_id=track.track_id, title=track.title)
-                row.title = track.title
-                row.artists = list(track.artists)
-                row.album = track.album
-                row.album_artists = list(track.album_artists)
-                row.duration_ms = track.duration_ms
-                row.track_number = track.track_number
-                row.track_total = track.track_total
-                row.disc_number = track.disc_number
-                row.release_date = track.release_date
-                row.explicit = track.explicit
-                row.isrc = track.isrc
-                row.cover_url = track.cover_url or row.cover_url
-                row.wanted = row.wanted or wanted
-                row.updated_at = utcnow()
-                session.add(row)
-            session.commit()
-
-    def write_playlist(self, info: PlaylistInfo, synced_at: datetime | None = None) -> None:
-        """Record a playlist and its ordered entries in one transaction.
-
-        The JSON file is written first and the database second: a crash in
-        between leaves the old snapshot id in the database, so the next sync
-        does the work again. Readers see the old entries or the new, never a mix.
-        """
-        synced_at = synced_at or utcnow()
-        self.layout.write_json(self.layout.playlist_json_path(info.playlist_id), playlist_document(info, synced_at))
-        entry_positions = _entry_positions(len(info.entries), [s.position for s in info.skipped])
-        with Session(self.engine) as session:
-            row = session.get(Playlist, info.playlist_id) or Playlist(playlist_id=info.playlist_id, title=info.title)
-            if row.cover_url != info.cover_url:
-                self.playlist_cover_path(info.playlist_id).unlink(missing_ok=True)  # cached cover is stale
-            row.kind = info.kind
-            row.title = info.title
-            row.owner = info.owner
-            row.description = info.description
-            row.snapshot_id = info.snapshot_id
-            row.cover_url = info.cover_url
-            row.synced_at = synced_at
-            session.add(row)
-            session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == info.playlist_id))
-            session.add_all(
-                PlaylistEntry(playlist_id=info.playlist_id, position=pos, track_id=t.track_id)
-                for pos, t in zip(entry_positions, info.entries)
-            )
-            session.commit()
-
-    def _report(self, info: PlaylistInfo, outcomes: dict[str, Outcome]) -> LoadReport:
-        report = LoadReport(kind=info.kind, id=info.playlist_id, title=info.title,
-                            track_count=len(info.entries), skipped_entries=list(info.skipped))
-        report.counts["present"] = len({t.track_id for t in info.entries} - set(outcomes))
-        for outcome in outcomes.values():
-            key = outcome.status if outcome.status in report.counts else "failed"
-            if outcome.status == TrackStatus.PENDING:
-                key = "failed"
-            report.counts[key] += 1
-            report.warnings.extend(f"{outcome.title}: {w}" for w in outcome.warnings)
-            if outcome.status not in ("downloaded", "present"):
-                report.failures.append((outcome.track_id, outcome.title, outcome.status, outcome.reason or ""))
-        return report
-
-    def _start_job(self, kind: str, target: str) -> int:
-        with Session(self.engine) as session:
-            job = Job(kind=kind, target=target, pid=os.getpid())
-            session.add(job)
-            session.commit()
-            return job.id
-
-    def _finish_job(self, job_id: int, report: LoadReport) -> None:
-        with Session(self.engine) as session:
-            job = session.get(Job, job_id)
-            job.status = "done" if report.ok else "failed"
-            job.summary = report.counts
-            job.finished_at = utcnow()
-            session.add(job)
-            session.commit()
-
-    # -- listing -------------------------------------------------------------------
-
-    def tracks(self) -> list[dict]:
-        """Every track, by artist then title, as :func:`track_json` dicts."""
-        with Session(self.engine) as session:
-            rows = session.exec(select(Track)).all()
-        rows.sort(key=lambda r: ([a.casefold() for a in r.artists], r.title.casefold()))
-        return [track_json(r, self.layout) for r in rows]
-
-    def playlists(self) -> list[dict]:
-        """Every playlist: ``playlist_id``, ``kind``, ``title``, ``track_count``, ``snapshot_id``, …"""
-        with Session(self.engine) as session:
-            rows = session.exec(select(Playlist).order_by(Playlist.title)).all()
-            counts: dict[str, int] = {}
-            downloaded: dict[str, int] = {}
-            for pid, status in session.exec(
-                select(PlaylistEntry.playlist_id, Track.status).join(Track, Track.track_id == PlaylistEntry.track_id)
-            ):
-                counts[pid] = counts.get(pid, 0) + 1
-                downloaded[pid] = downloaded.get(pid, 0) + (status == TrackStatus.DOWNLOADED)
-        return [{
-            "playlist_id": r.playlist_id, "kind": r.kind, "title": r.title, "owner": r.owner,
-            "track_count": counts.get(r.playlist_id, 0), "downloaded": downloaded.get(r.playlist_id, 0),
-            "snapshot_id": r.snapshot_id,
-            "synced_at": r.synced_at.isoformat() if r.synced_at else None,
-        } for r in rows]
-
-    def playlist_local(self, playlist_ref: str) -> dict:
-        """One playlist (id, URL, URI or ``likes``) with its tracks in playlist order.
-
-        Raises :class:`InvalidReference` and :class:`NotFound`.
-        """
-        playlist_id = self.playlist_id(playlist_ref)
-        with Session(self.engine) as session:
-            row = session.get(Playlist, playlist_id)
-            if row is None:
-                raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
-            pairs = session.exec(
-                select(PlaylistEntry, Track).join(Track, Track.track_id == PlaylistEntry.track_id)
-                .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
-            ).all()
-        tracks = []
-        for entry, track in pairs:
-            item = track_json(track, self.layout)
-            item["position"] = entry.position
-            tracks.append(item)
-        return {"playlist_id": row.playlist_id, "kind": row.kind, "title": row.title,
-                "owner": row.owner, "snapshot_id": row.snapshot_id, "track_count": len(tracks),
-                "tracks": tracks}
-
-    # -- stats and deletion ------------------------------------------------------------
-
-    def stats(self) -> dict:
-        """Library totals: ``tracks``, ``downloaded``, ``playlists``, ``disk_bytes`` (sum of file sizes),
-        ``review`` (tracks awaiting the user's decision: review + unresolved) and ``retry``
-        (failed or pending tracks that the next load or sync retries)."""
-        from sqlalchemy import func
-
-        with Session(self.engine) as session:
-            by_status = dict(session.exec(select(Track.status, func.count()).group_by(Track.status)).all())
-            disk = session.exec(select(func.coalesce(func.sum(Track.size_bytes), 0))
-                                .where(Track.status == TrackStatus.DOWNLOADED)).one()
-            playlists = session.exec(select(func.count()).select_from(Playlist)).one()
-        return {
-            "tracks": sum(by_status.values()), "downloaded": by_status.get(TrackStatus.DOWNLOADED, 0),
-            "playlists": playlists, "disk_bytes": int(disk),
-            "review": by_status.get(TrackStatus.REVIEW, 0) + by_status.get(TrackStatus.UNRESOLVED, 0),
-            "retry": by_status.get(TrackStatus.FAILED, 0) + by_status.get(TrackStatus.PENDING, 0),
-        }
-
-    def track_detail(self, track_ref: str) -> dict:
-        """One track: :func:`track_json` fields plus the playlists that list it, its decision and
-        candidates. Raises :class:`NotFound`."""
-        track_id = self.resolve_track_id(track_ref)
-        with Session(self.engine) as session:
-            row = session.get(Track, track_id)
-            if row is None:
-                raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
-            decision = session.get(MatchDecision, track_id)
-            playlists = self._playlists_of(session, [track_id]).get(track_id, [])
-        detail = track_json(row, self.layout)
-        detail.update(
-            album_artists=list(row.album_artists), track_number=row.track_number, track_total=row.track_total,
-            disc_number=row.disc_number, release_date=row.release_date, explicit=row.explicit,
-            wanted=row.wanted, spotify_url=f"https://open.spotify.com/track/{track_id}",
-            playlists=playlists,
-            decision=decision.kind if decision else None,
-            candidates=list(decision.candidates) if decision else [],
-        )
-        return detail
-
-    def delete_track(self, track_ref: str, *, dry_run: bool = False) -> dict:
+    def delete_track(self, ref: str, *, dry_run: bool = False) -> DeleteTrackResult:
         """Remove a track the user added directly; it stays while a playlist still lists it.
 
-        Returns ``{"track_id", "removed": bool, "file": path or None, "kept_by": [playlist titles]}``.
-        With ``dry_run`` nothing changes. Raises :class:`NotFound`.
+        A track that stays is no longer kept for its own sake. With ``dry_run``
+        nothing changes. Raises :class:`NotFound`.
         """
-        detail = self.track_detail(track_ref)
-        kept_by = [p["title"] for p in detail["playlists"]]
-        result = {"track_id": detail["track_id"], "title": detail["title"], "removed": not kept_by,
-                  "file": detail["path"] if not kept_by else None, "kept_by": kept_by}
-        if dry_run:
-            return result
-        with self.writing():
-            with Session(self.engine) as session:
-                row = session.get(Track, detail["track_id"])
-                row.wanted = False
-                session.add(row)
-                session.commit()
-            self.prune([detail["track_id"]])
+        detail = self.track_detail(ref)
+        kept_by = tuple(p.title for p in detail.playlists)
+        result = DeleteTrackResult(detail.track_id, detail.title, not kept_by,
+                                   detail.path if not kept_by else None, kept_by, dry_run)
+        if not dry_run:
+            with self._writing():
+                self.catalogue.set_added_directly(detail.track_id, False)
+                self.catalogue.prune([detail.track_id])
         return result
 
-    def delete_playlist(self, playlist_ref: str, *, dry_run: bool = False) -> dict:
-        """Remove a playlist, its JSON file, and the tracks nothing else wants.
+    def delete_playlist(self, ref: str, *, dry_run: bool = False) -> DeletePlaylistResult:
+        """Remove a playlist, its document, and the tracks nothing else wants.
 
-        Returns ``{"playlist_id", "title", "removed": [(track_id, title)], "kept": [(track_id, title,
-        reason)]}``: a track is kept while another playlist lists it or the user added it directly.
-        With ``dry_run`` nothing changes. Raises :class:`NotFound`.
+        A track is kept while another playlist lists it or the user added it
+        directly. The document goes first, then the rows, then the files: a
+        failure leaves the playlist whole (the error names the path). With
+        ``dry_run`` nothing changes. Raises :class:`NotFound`, :class:`StorageError`.
         """
-        playlist_id = self.playlist_id(playlist_ref)
-        local = self._local_playlist(playlist_id)
+        from sqlmodel import Session, select
+
+        from tunecrate.core.errors import NotFound
+        from tunecrate.db.models import Playlist, PlaylistEntry
+
+        playlist_id = self.playlist_id(ref)
+        local = self.catalogue.local_playlist(playlist_id)
         if local is None:
             raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
         ids = {t for t, _ in local.entries}
         titles = dict(local.entries)
-        orphans = set(self._orphans_after(ids, playlist_id))
-        with Session(self.engine) as session:
+        orphans = set(self.catalogue.orphans_after(ids, playlist_id))
+        with Session(self._engine) as session:
             others = dict(session.exec(
                 select(PlaylistEntry.track_id, Playlist.title)
                 .join(Playlist, Playlist.playlist_id == PlaylistEntry.playlist_id)
                 .where(PlaylistEntry.track_id.in_(list(ids)), PlaylistEntry.playlist_id != playlist_id)).all())
-        kept = [(t, titles[t], f"also in {others[t]}" if t in others else "added directly")
-                for t in sorted(ids - orphans, key=titles.get)]
-        result = {"playlist_id": playlist_id, "title": local.title,
-                  "removed": [(t, titles[t]) for t in sorted(orphans, key=titles.get)], "kept": kept}
-        if dry_run:
-            return result
-        with self.writing():
-            with Session(self.engine) as session:
-                session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == playlist_id))
-                session.delete(session.get(Playlist, playlist_id))
-                session.commit()
-            self.layout.playlist_json_path(playlist_id).unlink(missing_ok=True)
-            self.playlist_cover_path(playlist_id).unlink(missing_ok=True)
-            self.prune(sorted(orphans))
+        kept = tuple(KeptTrack(t, titles[t], f"also in {others[t]}" if t in others else "added directly")
+                     for t in sorted(ids - orphans, key=titles.get))
+        result = DeletePlaylistResult(playlist_id, local.title,
+                                      tuple(TrackRef(t, titles[t]) for t in sorted(orphans, key=titles.get)),
+                                      kept, dry_run)
+        if not dry_run:
+            with self._writing():
+                self.catalogue.delete_playlist(playlist_id)
+                self.catalogue.prune(sorted(orphans))
         return result
 
-    # -- match decisions ------------------------------------------------------------
+    # -- match decisions ------------------------------------------------------------------------
 
-    def resolve_track_id(self, ref: str) -> str:
-        """The track id of a Spotify track URL, URI or bare id. Raises :class:`InvalidReference`."""
-        return parse_spotify_ref(ref, "track").id
+    def match_set(self, track_ref: str, source: str) -> DecisionRecord:
+        """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track; see :meth:`Decisions.pin`."""
+        return self.decisions.pin(self.resolve_track_id(track_ref), source)
 
-    def match_set(self, track_ref: str, source: str) -> dict:
-        """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
+    def match_skip(self, track_ref: str) -> DecisionRecord:
+        """Mark a track "don't download"; see :meth:`Decisions.skip`."""
+        return self.decisions.skip(self.resolve_track_id(track_ref))
 
-        The pin wins over search; the track need not be in the library yet. A
-        track already downloaded from another source is fetched again on its
-        next load or sync, and its file replaced atomically. Raises :class:`InvalidReference` for a
-        source that is neither an http(s) URL nor an existing file.
-        """
-        track_id = self.resolve_track_id(track_ref)
-        source = _normalise_source(source)
-        with self.writing(), Session(self.engine) as session:
-            decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
-            decision.score, decision.decided_at = None, utcnow()
-            session.add(decision)
-            row = session.get(Track, track_id)
-            if row is not None and row.status != TrackStatus.DOWNLOADED:
-                row.status, row.reason = TrackStatus.PENDING, None
-                session.add(row)
-            session.commit()
-            return self._decision_json(decision, row)
+    def match_accept(self, track_ref: str, candidate_index: int = 0) -> DecisionRecord:
+        """Pin a track to one of its candidates (0-based, best first); see :meth:`Decisions.accept`."""
+        return self.decisions.accept(self.resolve_track_id(track_ref), candidate_index)
 
     def match_clear(self, track_ref: str) -> bool:
-        """Forget the decision about a track (pinned or skipped); return whether there was one."""
-        track_id = self.resolve_track_id(track_ref)
-        with self.writing(), Session(self.engine) as session:
-            decision = session.get(MatchDecision, track_id)
-            if decision is None:
-                return False
-            session.delete(decision)
-            row = session.get(Track, track_id)
-            if row is not None and row.status in (TrackStatus.SKIPPED, TrackStatus.REVIEW, TrackStatus.UNRESOLVED):
-                row.status, row.reason = TrackStatus.PENDING, None
-                session.add(row)
-            session.commit()
-            return True
+        """Forget the decision about a track; return whether there was one."""
+        return self.decisions.clear(self.resolve_track_id(track_ref))
 
-    def match_list(self) -> list[dict]:
-        """Every recorded decision, pinned and skipped first (also those whose track left the library)."""
-        with Session(self.engine) as session:
-            pairs = session.exec(
-                select(MatchDecision, Track).join(Track, Track.track_id == MatchDecision.track_id, isouter=True)
-            ).all()
-        order = {DecisionKind.PINNED: 0, DecisionKind.SKIPPED: 1, DecisionKind.AUTO: 2}
-        pairs.sort(key=lambda p: (order.get(p[0].kind, 3), (p[1].title if p[1] else "").casefold()))
-        return [self._decision_json(d, t) for d, t in pairs]
+    def match_list(self) -> list[DecisionRecord]:
+        """Every recorded decision, pinned and skipped first."""
+        return self.decisions.list()
 
-    @staticmethod
-    def _decision_json(decision: MatchDecision, row: Track | None) -> dict:
-        return {"track_id": decision.track_id, "title": row.title if row else None,
-                "artists": list(row.artists) if row else [], "decision": decision.kind,
-                "source": decision.source, "provider": decision.provider, "score": decision.score,
-                "status": row.status if row else "not in library"}
+    def match_show(self, track_ref: str) -> ReviewItem:
+        """One track with its current choice and candidates; see :meth:`Decisions.show`."""
+        return self.decisions.show(self.resolve_track_id(track_ref))
 
+    def review_queue(self) -> list[ReviewItem]:
+        """The tracks awaiting the user's decision; see :meth:`Decisions.review_queue`."""
+        return self.decisions.review_queue()
 
-def _normalise_source(source: str) -> str:
-    local = local_source_path(source)
-    if local is not None:
-        local = local.expanduser().absolute()
-        if not local.is_file():
-            raise InvalidReference(f"no such audio file: {local}")
-        return str(local)
-    if not source.startswith(("http://", "https://")):
-        raise InvalidReference(f"a source must be an http(s) URL or a local file path, not {source!r}")
-    return source
+    # -- maintenance -----------------------------------------------------------------------------
 
+    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> int:
+        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue; return the count.
 
-def _entry_positions(count: int, skipped_positions: Sequence[int]) -> list[int]:
-    """Source positions of the usable entries: 0..N with the skipped ones left out."""
-    skipped = set(skipped_positions)
-    positions, pos = [], 0
-    while len(positions) < count:
-        if pos not in skipped:
-            positions.append(pos)
-        pos += 1
-    return positions
+        Covers are downloaded again unless ``fetch_covers`` is False (then the
+        embedded ones are kept). See :meth:`Maintenance.retag`.
+        """
+        track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
+        covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy) if fetch_covers else None
+        try:
+            return self.maintenance.retag(track_id, covers=covers)
+        finally:
+            if covers is not None:
+                covers.close()
 
+    def gc_plan(self) -> GcPlan:
+        """What :meth:`gc` would remove, without changing anything."""
+        return self.maintenance.gc_plan()
 
-def playlist_document(info: PlaylistInfo, synced_at: datetime) -> dict:
-    """The ``playlists/<id>.json`` document: metadata, ordered track ids, skipped entries and each
-    track's metadata — with the MP3 tags, enough to rebuild the catalogue (``load_local``)."""
-    tracks = {}
-    for t in info.entries:
-        tracks.setdefault(t.track_id, {k: v for k, v in asdict(t).items() if v not in (None, "", ())})
-    return {
-        "format": 1, "kind": info.kind, "playlist_id": info.playlist_id, "title": info.title,
-        "owner": info.owner, "description": info.description, "snapshot_id": info.snapshot_id,
-        "cover_url": info.cover_url, "synced_at": synced_at.isoformat(),
-        "track_ids": [t.track_id for t in info.entries],
-        "skipped": [asdict(s) for s in info.skipped], "tracks": tracks,
-    }
+    def gc(self) -> GcPlan:
+        """Remove orphan tracks, stray ``tmp/`` entries and unclaimed files; return what was removed."""
+        return self.maintenance.gc()
 
+    def verify(self, repair: bool = False) -> VerifyReport:
+        """Check every downloaded file; with ``repair`` queue bad ones for the next load or sync."""
+        return self.maintenance.verify(repair=repair)
+
+    def rebuild(self) -> LoadLocalReport:
+        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``)."""
+        return self.maintenance.rebuild()
+
+    # -- exports ---------------------------------------------------------------------------------
+
+    def track_file(self, track_ref: str) -> Path:
+        """The absolute path of a downloaded track's MP3. Raises :class:`NotFound`."""
+        return self.exporter.track_file(self.resolve_track_id(track_ref))
+
+    def save_track(self, track_ref: str, out: Destination, *, directory: bool = False) -> Path:
+        """Copy a track's MP3 out of the library; see :meth:`Exporter.save_track`."""
+        return self.exporter.save_track(self.resolve_track_id(track_ref), out, directory=directory)
+
+    def export(self, playlist_refs: Sequence[str], target: str, *, dry_run: bool = False, **options: Any) -> Any:
+        """Export playlists to any target of :data:`tunecrate.targets.TARGETS`: the report, or the plan
+        when ``dry_run``. See :meth:`Exporter.export`."""
+        return self.exporter.export([self.playlist_id(r) for r in playlist_refs], target, dry_run=dry_run,
+                                    **options)
+
+    def export_playlist_zip(self, playlist_ref: str, out: Destination, *, directory: bool = False) -> ExportResult:
+        """Write a playlist's ZIP; see :meth:`Exporter.playlist_zip`."""
+        return self.exporter.playlist_zip(self.playlist_id(playlist_ref), out, directory=directory)
+
+    def iter_playlist_zip(self, playlist_ref: str, *, chunk_size: int | None = None) -> PlaylistZip:
+        """Stream a playlist's ZIP; see :meth:`Exporter.iter_playlist_zip`."""
+        return self.exporter.iter_playlist_zip(self.playlist_id(playlist_ref), chunk_size=chunk_size)
+
+    def export_m3u8(self, playlist_ref: str, dest: Destination, *, absolute: bool = False,
+                    directory: bool = False) -> ExportResult:
+        """Write a playlist as an M3U8; see :meth:`Exporter.m3u8`."""
+        return self.exporter.m3u8(self.playlist_id(playlist_ref), dest, absolute=absolute, directory=directory)
+
+    def mirror(self, playlist_refs: Sequence[str] | None, dest: Destination, *, dry_run: bool = False,
+               ) -> MirrorResult:
+        """Keep a folder equal to playlists (``None``: all of them); see :meth:`Exporter.mirror`."""
+        ids = None if playlist_refs is None else [self.playlist_id(r) for r in playlist_refs]
+        return self.exporter.mirror(ids, dest, dry_run=dry_run)
+
+    def playlist_cover(self, playlist_ref: str, *, refresh: bool = False) -> tuple[Path | None, str | None]:
+        """The playlist's cover file, fetched and kept when missing: ``(path, warning)``."""
+        return self.exporter.playlist_cover(self.playlist_id(playlist_ref), refresh=refresh)

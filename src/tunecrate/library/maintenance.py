@@ -1,25 +1,46 @@
 """Keeping a library whole: garbage collection, verification and rebuilding from disk.
 
 These are :class:`~tunecrate.library.library.Library` methods (mixed in) that
-work offline. ``load_local`` rebuilds or repairs the catalogue from
-``storage_data/`` alone: the MP3 tags (see :mod:`tunecrate.services.tagging`)
+work offline. ``rebuild`` rebuilds or repairs the catalogue from
+``storage_data/`` alone: the MP3 tags (see :mod:`tunecrate.media.tagging`)
 and ``playlists/*.json``.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import InvalidReference, TunecrateError
+from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, TunecrateError
 from tunecrate.core.ids import validate_stored_id
-from tunecrate.core.types import PlaylistInfo, SkippedEntry, TrackInfo
+from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
-from tunecrate.services.tagging import read_tags
+from tunecrate.media.covers import CoverFetcher, embedded_cover
+from tunecrate.media.tagging import read_tags, write_tags
+
+if TYPE_CHECKING:
+    from tunecrate.library.catalogue import Catalogue
+    from tunecrate.library.decisions import Decisions
+    from tunecrate.library.jobs import Jobs
+
+
+@dataclass
+class RepairReport:
+    """What :meth:`Maintenance.repair` cleaned: leftovers under ``tmp/``, jobs marked interrupted."""
+
+    tmp_removed: list[Path] = field(default_factory=list)
+    jobs_interrupted: int = 0
+
+    def to_json(self) -> dict:
+        return {"tmp_removed": [str(p) for p in self.tmp_removed], "jobs_interrupted": self.jobs_interrupted}
 
 
 @dataclass
@@ -61,15 +82,16 @@ class VerifyReport:
 
 @dataclass
 class LoadLocalReport:
-    """Result of ``load_local``: counts of what was found on disk and restored."""
+    """Result of ``rebuild``: counts of what was found on disk and restored."""
 
     tracks: int = 0
     playlists: int = 0
     pins: int = 0
+    skips: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins,
+        return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins, "skips": self.skips,
                 "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable]}
 
 
@@ -92,8 +114,39 @@ def check_mp3(path: Path, expected_size: int | None) -> str | None:
     return None
 
 
-class MaintenanceMixin:
-    """``gc``, ``verify`` and ``load_local`` for :class:`Library`."""
+#: Seconds to wait for a cover image during :meth:`Maintenance.retag`.
+COVER_TIMEOUT_S = 5.0
+
+
+class Maintenance:
+    """``repair``, ``gc``, ``verify``, ``retag`` and ``rebuild`` over one catalogue.
+
+    ``writing`` is the library's write-lock context.
+    """
+
+    def __init__(self, catalogue: Catalogue, decisions: Decisions, jobs: Jobs,
+                 writing: Callable[[], AbstractContextManager]) -> None:
+        self.catalogue = catalogue
+        self.decisions = decisions
+        self.jobs = jobs
+        self.engine = catalogue.engine
+        self.layout = catalogue.layout
+        self._writing = writing
+        self.last_repair = RepairReport()
+
+    # -- repair ----------------------------------------------------------------------
+
+    def repair(self) -> RepairReport:
+        """Clean what an interrupted run can have left; call with the write lock held.
+
+        Empties ``tmp/`` (no other process writes while the lock is held) and
+        marks jobs left running as interrupted. Files that went missing from
+        ``tracks/`` are not looked for here (that would stat the whole
+        library): a sync finds them for its own playlist, and ``verify`` for
+        all. The report is kept in :attr:`last_repair`.
+        """
+        self.last_repair = RepairReport(self.layout.clean_tmp(), self.jobs.mark_interrupted())
+        return self.last_repair
 
     # -- gc ------------------------------------------------------------------------
 
@@ -105,7 +158,7 @@ class MaintenanceMixin:
             rows = session.exec(select(Track)).all()
         known = {r.track_id for r in rows}
         for row in rows:
-            if row.track_id not in referenced and not row.wanted:
+            if row.track_id not in referenced and not row.added_directly:
                 plan.orphans.append((row.track_id, row.title, row.path))
         plan.stray_tmp = self.layout.stray_tmp()
         for path in self.layout.iter_track_files():
@@ -116,11 +169,13 @@ class MaintenanceMixin:
     def gc(self) -> GcPlan:
         """Remove orphan tracks (rows, then files), stray ``tmp/`` entries and unclaimed files.
 
-        Takes the write lock. Returns what was removed.
+        Takes the write lock (whose repair empties ``tmp/``). Returns what was
+        really removed, the ``tmp/`` entries included.
         """
-        with self.writing():
+        with self._writing():
             plan = self.gc_plan()
-            self.prune([track_id for track_id, _, _ in plan.orphans])
+            plan.stray_tmp = [*self.last_repair.tmp_removed, *plan.stray_tmp]
+            self.catalogue.prune([track_id for track_id, _, _ in plan.orphans])
             for path in plan.unknown_files:
                 path.unlink(missing_ok=True)
             return plan
@@ -131,7 +186,8 @@ class MaintenanceMixin:
         """Check that every downloaded row's file exists, has its recorded size and parses as MP3.
 
         With ``repair``, a missing or corrupt track is queued for the next load
-        or sync (status ``pending``) and a corrupt file is removed.
+        or sync (status ``pending``) and a corrupt file is removed (rows
+        first, files after).
         """
         report = VerifyReport()
         with Session(self.engine) as session:
@@ -144,7 +200,7 @@ class MaintenanceMixin:
             if problem:
                 report.problems.append((row.track_id, row.title, problem))
         if repair and report.problems:
-            with self.writing(), Session(self.engine) as session:
+            with self._writing(), Session(self.engine) as session:
                 for track_id, _, reason in report.problems:
                     row = session.get(Track, track_id)
                     row.status, row.path, row.size_bytes = TrackStatus.PENDING, None, None
@@ -157,16 +213,73 @@ class MaintenanceMixin:
                 self.layout.track_path(track_id).unlink(missing_ok=True)
         return report
 
+    # -- retag ----------------------------------------------------------------------
+
+    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> int:
+        """Rewrite the ID3 tags of one downloaded track (``track_id``) or of all (``None``)
+        from the catalogue, without fetching audio; return how many files were rewritten.
+
+        The audio frames are copied unchanged. Each file is rewritten as a copy
+        under ``tmp/`` and then atomically renamed over the original, so a crash
+        leaves the old file or the new one; ``Track.size_bytes`` is updated.
+        Covers come from ``covers`` (``None``: keep the embedded ones). Takes the
+        write lock. Raises :class:`NotFound` when ``track_id`` names a track
+        that is not in the library or has no file, :class:`TaggingError` or
+        :class:`StorageError` when a file cannot be rewritten.
+        """
+        count = 0
+        with self._writing():
+            with Session(self.engine) as session:
+                if track_id is None:
+                    rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)
+                                        .order_by(Track.track_id)).all()
+                else:
+                    row = session.get(Track, track_id)
+                    if row is None:
+                        raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
+                    if not self.catalogue.file_present(row.status, row.path):
+                        raise NotFound(f"track {track_id} ({row.title}) has no file to retag "
+                                       f"(status {row.status})")
+                    rows = [row]
+            for row in rows:
+                final = self.layout.track_path(row.track_id)
+                if not final.is_file():
+                    continue
+                cover = None
+                if covers is not None and row.cover_url:
+                    try:
+                        cover = covers.get(row.cover_url)
+                    except DownloadError:
+                        cover = None
+                if cover is None:
+                    cover = embedded_cover(final)
+                tmp = self.layout.tmp_file(suffix=".mp3")
+                try:
+                    shutil.copyfile(final, tmp)
+                    write_tags(tmp, row.info(), source_url=row.source_url, source_provider=row.source_provider,
+                               match_score=row.match_score, cover=cover)
+                    size = self.layout.install(tmp, final)
+                finally:
+                    tmp.unlink(missing_ok=True)
+                with Session(self.engine) as session:
+                    stored = session.get(Track, row.track_id)
+                    stored.size_bytes, stored.updated_at = size, utcnow()
+                    session.add(stored)
+                    session.commit()
+                count += 1
+        return count
+
     # -- load-local -------------------------------------------------------------------
 
-    def load_local(self) -> LoadLocalReport:
+    def rebuild(self) -> LoadLocalReport:
         """Rebuild or repair the catalogue from ``storage_data/`` alone, without a network.
 
         Every tagged MP3 under ``tracks/`` becomes a downloaded track (its pin
         restored when its tags say it came from a pinned source); every
         ``playlists/*.json`` becomes a playlist with its ordered entries, and
-        the tracks it lists without a file are recorded as pending. Tracks no
-        playlist lists are kept as added by the user, so nothing is pruned.
+        the tracks it lists without a file are recorded as pending; the pins
+        and skips of ``decisions.json`` come back. Tracks no playlist lists are
+        kept as added by the user, so nothing is pruned.
         """
         report = LoadLocalReport()
         found: dict[str, tuple[TrackInfo, Path, object]] = {}
@@ -181,17 +294,19 @@ class MaintenanceMixin:
                 continue
             found[tags.track.track_id] = (tags.track, path, tags)
 
-        playlists: list[tuple[PlaylistInfo, datetime | None]] = []
+        playlists: list[tuple[TrackList, datetime | None]] = []
         for doc_path in sorted(self.layout.playlists_dir.glob("*.json")):
             try:
                 playlists.append(_playlist_from_document(doc_path))
             except (ValueError, KeyError, TypeError, InvalidReference) as exc:
                 report.unreadable.append((str(doc_path), f"bad playlist file: {exc}"))
 
-        with self.writing():
+        with self._writing():
             listed = {t.track_id for p, _ in playlists for t in p.entries}
-            self.upsert_tracks([info for info, _, _ in found.values()])
-            self.upsert_tracks([t for p, _ in playlists for t in p.entries if t.track_id not in found])
+            from_documents = {t.track_id: t for p, _ in playlists for t in p.entries}
+            # A playlist document knows more than the tags (cover URL, fields the source lacked).
+            self.catalogue.upsert_tracks([from_documents.get(tid, info) for tid, (info, _, _) in found.items()])
+            self.catalogue.upsert_tracks([t for t in from_documents.values() if t.track_id not in found])
             with Session(self.engine) as session:
                 for track_id, (info, path, tags) in found.items():
                     row = session.get(Track, track_id)
@@ -200,7 +315,7 @@ class MaintenanceMixin:
                     row.size_bytes = path.stat().st_size
                     row.source_url, row.source_provider = tags.source_url, tags.source_provider
                     row.match_score = tags.match_score
-                    row.wanted = row.wanted or track_id not in listed
+                    row.added_directly = row.added_directly or track_id not in listed
                     session.add(row)
                     if tags.source_provider == "pinned" and tags.source_url:
                         decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
@@ -210,34 +325,56 @@ class MaintenanceMixin:
                             session.add(decision)
                             report.pins += 1
                 session.commit()
+                report.pins, report.skips = self._restore_decisions(session, report.pins)
             for info, synced_at in playlists:
-                self.write_playlist(info, synced_at=synced_at)
+                self.catalogue.write_playlist(info, synced_at=synced_at)
             report.tracks, report.playlists = len(found), len(playlists)
         return report
 
+    def _restore_decisions(self, session: Session, pins: int) -> tuple[int, int]:
+        """Bring back the decisions of ``decisions.json`` (newer than the tags); ``(pins, skips)``."""
+        skips = 0
+        for saved in self.decisions.saved():
+            try:
+                track_id = validate_stored_id(saved.get("track_id", ""))
+            except InvalidReference:
+                continue
+            kind = saved.get("kind")
+            if kind not in (DecisionKind.PINNED, DecisionKind.SKIPPED):
+                continue
+            decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
+            was_pinned = decision.kind == DecisionKind.PINNED
+            decision.kind = kind
+            decision.source = saved.get("source") if kind == DecisionKind.PINNED else None
+            decision.provider = "pinned" if kind == DecisionKind.PINNED else None
+            session.add(decision)
+            if kind == DecisionKind.SKIPPED:
+                skips += 1
+                pins -= was_pinned
+                row = session.get(Track, track_id)
+                if row is not None and row.status != TrackStatus.DOWNLOADED:
+                    row.status, row.reason = TrackStatus.SKIPPED, "marked \"don't download\""
+                    session.add(row)
+            elif not was_pinned:
+                pins += 1
+        session.commit()
+        return pins, skips
 
-def _playlist_from_document(path: Path) -> tuple[PlaylistInfo, datetime | None]:
-    """A :class:`PlaylistInfo` and its last sync time from a ``playlists/<id>.json`` document."""
+
+def _playlist_from_document(path: Path) -> tuple[TrackList, datetime | None]:
+    """A :class:`TrackList` and its last sync time from a ``playlists/<id>.json`` document."""
     doc = json.loads(path.read_text("utf-8"))
     playlist_id = validate_stored_id(doc["playlist_id"])
     if path.stem != playlist_id:
         raise ValueError(f"file name does not match id {playlist_id}")
     tracks = {}
     for track_id, meta in doc.get("tracks", {}).items():
-        validate_stored_id(track_id)
-        tracks[track_id] = TrackInfo(
-            track_id=track_id, title=meta.get("title", ""), artists=tuple(meta.get("artists", ())),
-            album=meta.get("album", ""), album_artists=tuple(meta.get("album_artists", ())),
-            duration_ms=int(meta.get("duration_ms", 0)), track_number=meta.get("track_number"),
-            track_total=meta.get("track_total"), disc_number=meta.get("disc_number"),
-            release_date=meta.get("release_date"), explicit=bool(meta.get("explicit", False)),
-            isrc=meta.get("isrc"), cover_url=meta.get("cover_url"),
-        )
+        tracks[track_id] = TrackInfo.from_json({**meta, "track_id": validate_stored_id(track_id)})
     entries = tuple(tracks[validate_stored_id(t)] for t in doc["track_ids"])
     skipped = tuple(SkippedEntry(int(s["position"]), str(s["reason"]), s.get("name")) for s in doc.get("skipped", ()))
     synced_at = datetime.fromisoformat(doc["synced_at"]) if doc.get("synced_at") else None
-    info = PlaylistInfo(kind=doc.get("kind", "playlist"), playlist_id=playlist_id, title=doc.get("title", ""),
-                        entries=entries, skipped=skipped, snapshot_id=doc.get("snapshot_id"),
-                        owner=doc.get("owner"), description=doc.get("description"), cover_url=doc.get("cover_url"))
+    info = TrackList(kind=doc.get("kind", "playlist"), id=playlist_id, title=doc.get("title", ""),
+                     entries=entries, skipped=skipped, snapshot=doc.get("snapshot_id"), owner=doc.get("owner"),
+                     description=doc.get("description"), cover_url=doc.get("cover_url"),
+                     source=doc.get("source") or "spotify-api")
     return info, synced_at
-

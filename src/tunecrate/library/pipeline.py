@@ -14,7 +14,7 @@ Per track:
 2. *resolve*: a pinned source wins; a skipped track is left alone; otherwise
    the providers are searched in order and the matcher decides (accepted,
    held for review, or unresolved) — the best candidates are recorded;
-3. *fetch* with retries and exponential backoff on transient errors;
+3. *fetch*, under the one retry policy (:mod:`tunecrate.core.retry`);
 4. *encode* to ``tmp/`` with ffmpeg (a suitable MP3 of the user's own is
    copied instead), *tag* with mutagen (cover art included;
    a cover that fails to download only warns), *place* with fsync +
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +35,19 @@ from typing import Callable, Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tunecrate.core.errors import ConfigurationError, DownloadError, ServiceError, TunecrateError
+from tunecrate.core.errors import DownloadError, ServiceError, TunecrateError
 from tunecrate.core.matching import Thresholds, decide, explain
+from tunecrate.core.retry import retry_call
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate, Match, TrackInfo
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
-from tunecrate.services.download import Fetcher
-from tunecrate.services.ffmpeg import encode_mp3, find_ffmpeg
-from tunecrate.services.local import is_suitable_mp3
-from tunecrate.services.providers import Provider
-from tunecrate.services.tagging import Cover, read_tags, sniff_image_mime, write_tags
+from tunecrate.library.results import CANCELLED
+from tunecrate.media.covers import CoverFetcher
+from tunecrate.media.fetch import Fetcher
+from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
+from tunecrate.media.tagging import read_tags, write_tags
+from tunecrate.providers.base import Provider
+from tunecrate.providers.local import is_suitable_mp3
 from tunecrate.storage.layout import Layout
 
 #: How many candidates per track are kept for review and ``match show``.
@@ -54,7 +56,8 @@ KEPT_CANDIDATES = 5
 
 @dataclass
 class Outcome:
-    """How one track ended. ``status`` is a :class:`TrackStatus` value or ``"present"``."""
+    """How one track ended. ``status`` is a :class:`TrackStatus` value or ``"present"``;
+    :attr:`cancelled` is True when the user stopped the work before this track started."""
 
     track_id: str
     title: str
@@ -64,6 +67,10 @@ class Outcome:
     provider: str | None = None
     score: float | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == TrackStatus.PENDING and self.reason == CANCELLED
 
 
 @dataclass(frozen=True)
@@ -90,46 +97,6 @@ def candidate_record(match: Match) -> dict:
     }
 
 
-class CoverCache:
-    """Downloads cover images once per URL (album tracks share them)."""
-
-    def __init__(self, timeout_s: float = 15.0) -> None:
-        self._lock = threading.Lock()
-        self._covers: dict[str, Cover | str] = {}
-        self._timeout = timeout_s
-        self._client = None
-
-    def get(self, url: str) -> Cover:
-        """Return the cover at ``url``. Raises :class:`DownloadError` with the reason."""
-        with self._lock:
-            cached = self._covers.get(url)
-            if cached is None:
-                cached = self._covers[url] = self._download(url)
-        if isinstance(cached, str):
-            raise DownloadError(cached)
-        return cached
-
-    def _download(self, url: str) -> Cover | str:
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout, follow_redirects=True)
-        try:
-            response = self._client.get(url)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            return f"cover art not downloaded ({url}): {exc}"
-        mime = sniff_image_mime(response.content)
-        if mime is None:
-            return f"cover art at {url} is not a JPEG or PNG image"
-        return Cover(response.content, mime)
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-
 class Pipeline:
     """Brings tracks to their final status. See the module docstring for the stages."""
 
@@ -138,24 +105,18 @@ class Pipeline:
         settings: Settings,
         layout: Layout,
         engine: Engine,
-        providers: Callable[[], Sequence[Provider]],
+        providers: Sequence[Provider],
+        covers: CoverFetcher,
     ) -> None:
         self.settings = settings
         self.layout = layout
         self.engine = engine
-        self._providers = providers
+        self._providers = list(providers)
         self._ffmpeg = find_ffmpeg(settings.ffmpeg)
-        defaults = Thresholds()
-        try:
-            self.thresholds = Thresholds(
-                accept=settings.accept_threshold if settings.accept_threshold is not None else defaults.accept,
-                review=settings.review_threshold if settings.review_threshold is not None else defaults.review,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"bad match thresholds: {exc}") from None
+        self.thresholds = Thresholds(accept=settings.accept_threshold, review=settings.review_threshold)
         self._local = threading.local()
         self._encode_slots = threading.BoundedSemaphore(settings.workers)
-        self._covers = CoverCache()
+        self._covers = covers
         self._fetchers: list[Fetcher] = []
         self._fetchers_lock = threading.Lock()
 
@@ -167,16 +128,18 @@ class Pipeline:
     ) -> dict[str, Outcome]:
         """Process each distinct track once; return outcomes by track id.
 
-        Rows for the tracks must exist. ``cancel``, when set, stops workers
-        from starting new tracks (tracks in flight finish or fail cleanly).
+        Rows for the tracks must exist. The longest tracks start first (their
+        durations are known before any download), so that the last encode to
+        finish is a short one. ``cancel``, when set, stops workers from
+        starting new tracks (tracks in flight finish or fail cleanly).
         """
-        unique = list({t.track_id: t for t in tracks}.values())
+        unique = sorted({t.track_id: t for t in tracks}.values(), key=lambda t: -t.duration_ms)
         outcomes: dict[str, Outcome] = {}
         notify = progress or (lambda event: None)
 
         def work(track: TrackInfo) -> Outcome:
             if cancel is not None and cancel.is_set():
-                outcome = Outcome(track.track_id, track.title, TrackStatus.PENDING, "cancelled")
+                outcome = Outcome(track.track_id, track.title, TrackStatus.PENDING, CANCELLED)
             else:
                 outcome = self._process(track, notify)
             notify(TrackEvent(track, "done", outcome))
@@ -201,7 +164,6 @@ class Pipeline:
                 fetcher.close()
                 shutil.rmtree(fetcher.work_dir, ignore_errors=True)
             self._fetchers.clear()
-        self._covers.close()
 
     # -- one track ---------------------------------------------------------------
 
@@ -277,7 +239,7 @@ class Pipeline:
 
     def _resolve(self, track: TrackInfo) -> tuple[Candidate, float] | Outcome:
         """Search the providers in order until the matcher accepts a candidate."""
-        providers = self._providers()
+        providers = self._providers
         if not providers:
             return Outcome(track.track_id, track.title, TrackStatus.UNRESOLVED,
                            "no provider configured and no pinned source (see `tunecrate match set`)")
@@ -286,7 +248,7 @@ class Pipeline:
         verdict = None
         for provider in providers:
             try:
-                candidates.extend(self._with_retries(lambda: provider.search(track)))
+                candidates.extend(self._retrying(lambda: provider.search(track)))
             except ServiceError as exc:
                 errors.append(str(exc))
                 continue
@@ -318,7 +280,7 @@ class Pipeline:
     ) -> Outcome:
         notify(TrackEvent(track, "fetching"))
         fetcher = self._fetcher()
-        source_path, owned = self._with_retries(lambda: fetcher.fetch(chosen.url))
+        source_path, owned = self._retrying(lambda: fetcher.fetch(chosen.url))
         warnings: list[str] = []
         tmp = self.layout.tmp_file(suffix=".mp3")
         try:
@@ -344,23 +306,15 @@ class Pipeline:
         return Outcome(track.track_id, track.title, TrackStatus.DOWNLOADED, source=chosen.url,
                        provider=chosen.provider, score=score, warnings=warnings)
 
-    def _with_retries(self, call):
-        """Run ``call``, retrying transient failures with exponential backoff (0.5 s, 1 s, 2 s…)."""
-        attempts = max(1, self.settings.download_retries)
-        for attempt in range(attempts):
-            try:
-                return call()
-            except TunecrateError as exc:
-                if not exc.transient or attempt == attempts - 1:
-                    raise
-                time.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+    def _retrying(self, call):
+        """Run ``call`` under the one retry policy, ``download_retries`` attempts in all."""
+        return retry_call(call, attempts=self.settings.download_retries)
 
     def _fetcher(self) -> Fetcher:
         fetcher = getattr(self._local, "fetcher", None)
         if fetcher is None:
             work_dir = self.layout.tmp_dir_for("dl-")
-            fetcher = self._local.fetcher = Fetcher(work_dir, retries=self.settings.download_retries)
+            fetcher = self._local.fetcher = Fetcher(work_dir, proxy=self.settings.proxy)
             with self._fetchers_lock:
                 self._fetchers.append(fetcher)
         return fetcher

@@ -6,16 +6,15 @@
       tracks/<first two chars of id>/<track_id>.mp3   the audio, complete files only
       tmp/                                            work files; emptied at start
       playlists/<playlist_id>.json                    metadata + ordered track ids
+      playlists/<playlist_id>.cover.jpg               the playlist's cover (JPEG or PNG)
 
 Every file reaches its final place only complete: it is written under
-``tmp/`` (same filesystem), flushed and fsynced, then ``os.replace``d, and the
-directory is fsynced. Ids are validated before they become paths.
+``tmp/`` (same filesystem) and moved into place by
+:mod:`tunecrate.storage.atomic`. Ids are validated before they become paths.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,22 +22,9 @@ from typing import Any, Iterator
 
 from tunecrate.core.errors import StorageError
 from tunecrate.core.ids import validate_stored_id
+from tunecrate.storage import atomic
 
 TRACK_SUFFIX = ".mp3"
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class Layout:
@@ -84,6 +70,21 @@ class Layout:
         validate_stored_id(playlist_id)
         return self.playlists_dir / f"{playlist_id}.json"
 
+    def playlist_cover_path(self, playlist_id: str) -> Path:
+        """Where a playlist's cover is kept: ``playlists/<id>.cover.jpg`` (JPEG or PNG bytes)."""
+        validate_stored_id(playlist_id)
+        return self.playlists_dir / f"{playlist_id}.cover.jpg"
+
+    def remove(self, path: Path) -> bool:
+        """Delete ``path`` if it exists; True if it did. Raises :class:`StorageError` naming the path."""
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+        return True
+
     def iter_track_files(self) -> Iterator[Path]:
         """Every ``*.mp3`` under ``tracks/``."""
         if self.tracks_dir.is_dir():
@@ -92,11 +93,8 @@ class Layout:
     # -- tmp ---------------------------------------------------------------------
 
     def tmp_file(self, suffix: str = "") -> Path:
-        """A fresh, empty, uniquely named file under ``tmp/``."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.tmp_dir, suffix=suffix)
-        os.close(fd)
-        return Path(name)
+        """A fresh, empty, uniquely named file under ``tmp/`` (mode 0666 less the umask)."""
+        return atomic.create_temp(self.tmp_dir, suffix=suffix or atomic.TMP_SUFFIX, create=True)
 
     def tmp_dir_for(self, prefix: str) -> Path:
         """A fresh directory under ``tmp/`` (for downloads that pick their own names)."""
@@ -122,33 +120,13 @@ class Layout:
     # -- atomic placement -------------------------------------------------------------
 
     def install(self, tmp: Path, dest: Path) -> int:
-        """Move a complete file from ``tmp/`` to ``dest`` atomically; return its size in bytes.
-
-        The file is fsynced before the rename and the directory after it, so a
-        crash leaves either the old file or the new one, never a partial one.
-        """
-        try:
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            size = tmp.stat().st_size
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-            fsync_dir(dest.parent)
-            return size
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise StorageError(f"cannot place {dest.name}: {exc.strerror or exc}") from exc
+        """Move a complete file from ``tmp/`` to ``dest`` atomically; return its size in bytes."""
+        return atomic.install(tmp, dest)
 
     def write_bytes(self, dest: Path, data: bytes) -> None:
         """Write ``data`` to ``dest`` atomically (through ``tmp/``)."""
-        tmp = self.tmp_file(suffix=dest.suffix)
-        try:
-            tmp.write_bytes(data)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise StorageError(f"cannot write {dest.name}: {exc.strerror or exc}") from exc
-        self.install(tmp, dest)
+        atomic.write_bytes(dest, data, tmp_dir=self.tmp_dir)
 
     def write_json(self, dest: Path, obj: Any) -> None:
-        """Write ``obj`` as UTF-8 JSON to ``dest`` atomically."""
-        self.write_bytes(dest, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
+        """Write ``obj`` as UTF-8 JSON to ``dest`` atomically (through ``tmp/``)."""
+        atomic.write_json(dest, obj, tmp_dir=self.tmp_dir)

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tunecrate.core.errors import StorageError
+from tunecrate.core.text import track_label
 
 #: Longest file name component, in bytes of UTF-8.
 MAX_NAME_BYTES = 255
@@ -139,12 +140,6 @@ class NameAllocator:
             candidate = f"{stem}{suffix}{ext}"
         self.reserve(candidate)
         return candidate
-
-
-def track_label(artists: Sequence[str], title: str) -> str:
-    """``"Artist A, Artist B - Title"`` for display and file names; ``"Title"`` without artists."""
-    artist = ", ".join(a for a in artists if a)
-    return f"{artist} - {title}" if artist else title
 
 
 def track_filename(artists: Sequence[str], title: str, *, ext: str = ".mp3") -> str:

@@ -1,0 +1,163 @@
+"""ID3v2.4 tags with mutagen: writing a track's metadata and reading it back.
+
+Frames written:
+
+====================  =====================================================
+TIT2, TPE1, TPE2      title, all artists (one value each), album artists
+TALB                  album
+TRCK, TPOS            ``n/total`` track number, disc number
+TDRC                  release date at Spotify's precision (2011, 2011-05-09)
+TSRC                  ISRC
+TLEN                  Spotify's duration in ms
+APIC                  front cover (JPEG/PNG as downloaded)
+WOAS                  the Spotify URL of the track (Spotify tracks only)
+TXXX:SPOTIFY_TRACK_ID the track id (used by ``load-local``)
+TXXX:SOURCE_URL       where the audio came from (URL or local path)
+TXXX:SOURCE_PROVIDER  ``ytmusic``, ``youtube``, ``local``, ``pinned``
+TXXX:MATCH_SCORE      the matcher's score, when there was one
+TXXX:EXPLICIT         ``1`` for explicit tracks
+====================  =====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunecrate.core.errors import TaggingError
+from tunecrate.core.types import TrackInfo
+from tunecrate.media.covers import Cover
+
+
+def write_tags(
+    path: Path,
+    track: TrackInfo,
+    *,
+    source_url: str | None = None,
+    source_provider: str | None = None,
+    match_score: float | None = None,
+    cover: Cover | None = None,
+) -> None:
+    """Replace the ID3 tag of the MP3 at ``path`` with ``track``'s metadata (ID3v2.4).
+
+    Raises :class:`TaggingError` when the file is not an MP3 mutagen can write.
+    """
+    from mutagen.id3 import (
+        APIC, ID3, TALB, TDRC, TLEN, TIT2, TPE1, TPE2, TPOS, TRCK, TSRC, TXXX, WOAS,
+        ID3NoHeaderError, PictureType,
+    )
+
+    try:
+        try:
+            tags = ID3(path)
+            tags.clear()
+        except ID3NoHeaderError:
+            tags = ID3()
+        tags.add(TIT2(encoding=3, text=[track.title]))
+        if track.artists:
+            tags.add(TPE1(encoding=3, text=list(track.artists)))
+        if track.album_artists:
+            tags.add(TPE2(encoding=3, text=list(track.album_artists)))
+        if track.album:
+            tags.add(TALB(encoding=3, text=[track.album]))
+        if track.track_number:
+            trck = f"{track.track_number}/{track.track_total}" if track.track_total else str(track.track_number)
+            tags.add(TRCK(encoding=3, text=[trck]))
+        if track.disc_number:
+            tags.add(TPOS(encoding=3, text=[str(track.disc_number)]))
+        if track.release_date:
+            tags.add(TDRC(encoding=3, text=[track.release_date]))
+        if track.isrc:
+            tags.add(TSRC(encoding=3, text=[track.isrc]))
+        if track.duration_ms:
+            tags.add(TLEN(encoding=3, text=[str(track.duration_ms)]))
+        if track.spotify_url:
+            tags.add(WOAS(url=track.spotify_url))
+        tags.add(TXXX(encoding=3, desc="SPOTIFY_TRACK_ID", text=[track.track_id]))
+        if source_url:
+            tags.add(TXXX(encoding=3, desc="SOURCE_URL", text=[source_url]))
+        if source_provider:
+            tags.add(TXXX(encoding=3, desc="SOURCE_PROVIDER", text=[source_provider]))
+        if match_score is not None:
+            tags.add(TXXX(encoding=3, desc="MATCH_SCORE", text=[f"{match_score:.3f}"]))
+        if track.explicit:
+            tags.add(TXXX(encoding=3, desc="EXPLICIT", text=["1"]))
+        if cover is not None:
+            tags.add(APIC(encoding=3, mime=cover.mime, type=PictureType.COVER_FRONT, desc="Cover", data=cover.data))
+        tags.save(path, v2_version=4)
+    except (OSError, ValueError) as exc:
+        raise TaggingError(f"cannot tag {path.name}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ReadTags:
+    """What :func:`read_tags` found: the track, where its audio came from, its cover."""
+
+    track: TrackInfo
+    source_url: str | None
+    source_provider: str | None
+    match_score: float | None
+    has_cover: bool
+
+
+def read_tags(path: Path) -> ReadTags | None:
+    """Read back what :func:`write_tags` wrote; ``None`` when the file has no track id tag.
+
+    Raises :class:`TaggingError` when the file is not a readable MP3.
+    """
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    try:
+        tags = ID3(path)
+    except ID3NoHeaderError:
+        return None
+    except (MutagenError, OSError) as exc:
+        raise TaggingError(f"cannot read tags of {path.name}: {exc}") from exc
+
+    def text(frame_id: str) -> str | None:
+        frame = tags.get(frame_id)
+        return str(frame.text[0]) if frame and frame.text else None
+
+    def texts(frame_id: str) -> tuple[str, ...]:
+        frame = tags.get(frame_id)
+        return tuple(str(t) for t in frame.text) if frame else ()
+
+    track_id = text("TXXX:SPOTIFY_TRACK_ID")
+    if not track_id:
+        return None
+    number, total = _split_pair(text("TRCK"))
+    disc, _ = _split_pair(text("TPOS"))
+    duration = text("TLEN")
+    score = text("TXXX:MATCH_SCORE")
+    info = TrackInfo(
+        track_id=track_id,
+        title=text("TIT2") or "",
+        artists=texts("TPE1"),
+        album=text("TALB") or "",
+        album_artists=texts("TPE2"),
+        duration_ms=int(duration) if duration and duration.isdigit() else 0,
+        track_number=number,
+        track_total=total,
+        disc_number=disc,
+        release_date=text("TDRC"),
+        explicit=text("TXXX:EXPLICIT") == "1",
+        isrc=text("TSRC"),
+    )
+    return ReadTags(
+        track=info,
+        source_url=text("TXXX:SOURCE_URL"),
+        source_provider=text("TXXX:SOURCE_PROVIDER"),
+        match_score=float(score) if score else None,
+        has_cover=bool(tags.getall("APIC")),
+    )
+
+
+def _split_pair(value: str | None) -> tuple[int | None, int | None]:
+    if not value:
+        return None, None
+    first, _, second = value.partition("/")
+    return (
+        int(first) if first.strip().isdigit() else None,
+        int(second) if second.strip().isdigit() else None,
+    )
