@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tunecrate.core.errors import TaggingError
 from tunecrate.core.types import TrackInfo
-from tunecrate.media.covers import Cover
+from tunecrate.core.images import Cover
 
 
 def write_tags(

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import StorageError
-from tunecrate.media.covers import sniff_image_mime
+from tunecrate.core.images import sniff_image_mime
 from tunecrate.storage.atomic import atomic_write
 from tunecrate.storage.names import check_relative, numbered_filename, safe_component
 from tunecrate.targets.base import ExportEntry, ExportResult, LibraryFiles, entries_of, file_stat
