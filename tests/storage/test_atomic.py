@@ -10,7 +10,7 @@ import pytest
 
 from tunecrate.core.errors import StorageError
 from tunecrate.storage.atomic import (
-    SECRET_MODE, TMP_PREFIX, atomic_write, create_temp, install, write_bytes, write_json,
+    SECRET_MODE, TMP_PREFIX, append_line, atomic_write, create_temp, install, read_lines, write_bytes, write_json,
 )
 
 
@@ -121,3 +121,28 @@ def test_os_errors_become_one_line_storage_errors_naming_the_path(tmp_path):
 def test_temporary_names_are_fresh(tmp_path):
     names = {create_temp(tmp_path).name for _ in range(50)}
     assert len(names) == 50 and all(n.startswith(TMP_PREFIX) for n in names)
+
+
+def test_a_journal_grows_by_whole_records(tmp_path, umask):
+    journal = tmp_path / "changes.log"
+    assert read_lines(journal) == []
+    assert append_line(journal, b'{"n": 1}') == 9
+    assert append_line(journal, "{\"n\": \"ü\"}".encode()) == journal.stat().st_size
+    assert read_lines(journal) == [b'{"n": 1}', "{\"n\": \"ü\"}".encode()]
+    assert mode_of(journal) == 0o640
+
+
+def test_a_torn_journal_record_is_skipped_and_closed_by_the_next_append(tmp_path):
+    journal = tmp_path / "changes.log"
+    append_line(journal, b"first")
+    with open(journal, "ab") as fh:
+        fh.write(b"half a rec")  # a crash in mid-append
+    assert read_lines(journal) == [b"first"]
+    append_line(journal, b"second")
+    assert read_lines(journal) == [b"first", b"half a rec", b"second"]
+
+
+def test_a_journal_record_is_one_line(tmp_path):
+    with pytest.raises(ValueError):
+        append_line(tmp_path / "changes.log", b"two\nlines")
+    assert not (tmp_path / "changes.log").exists()

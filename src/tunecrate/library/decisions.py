@@ -29,25 +29,34 @@ record plus the playlists that list it, the decision's kind (``"pinned"``,
 :class:`~tunecrate.library.results.CandidateRecord` (``index`` is what
 :meth:`~Decisions.accept` takes).
 
-Durability: the user's own decisions (pins and skips) are also written to
-``storage_data/decisions.json`` with every change (atomically), so that
-``load-local`` restores them after the catalogue is lost.
+Durability: the user's own decisions (pins and skips) are also kept under the
+storage root, so that ``load-local`` restores them after the catalogue is
+lost. Each change appends one line to the journal ``decisions.log`` (its cost
+does not grow with the library); when the journal has grown past
+:data:`COMPACT_BYTES` and past ``decisions.json``, every pin and skip is
+written to ``decisions.json`` (atomically) and the journal starts over. A
+reader takes ``decisions.json`` and replays the journal over it; a crash
+between the two steps of a compaction replays records that the new
+``decisions.json`` already holds, which changes nothing.
 """
 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import InvalidReference, NotFound
+from tunecrate.core.errors import InvalidReference, NotFound, StorageError
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CandidateRecord, Choice, DecisionRecord, ReviewItem
 from tunecrate.media.fetch import file_source_path
+from tunecrate.storage.atomic import append_line, read_lines
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -56,8 +65,14 @@ __all__ = ["QUEUE_STATUSES", "Decisions", "normalise_source"]
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
-#: The file under the storage root that keeps the user's decisions.
+#: The files under the storage root that keep the user's decisions: every pin and skip as of the last
+#: compaction, and the journal of the changes since.
 DECISIONS_FILE = "decisions.json"
+JOURNAL_FILE = "decisions.log"
+#: Journal size (bytes) below which it is never folded into ``decisions.json``.
+COMPACT_BYTES = 256 * 1024
+#: The journal record of a decision forgotten with :meth:`Decisions.clear`.
+CLEARED = "cleared"
 
 
 def normalise_source(source: str) -> str:
@@ -89,8 +104,13 @@ class Decisions:
 
     @property
     def file(self) -> Path:
-        """``storage_data/decisions.json``: the pins and skips, for a rebuild."""
+        """``storage_data/decisions.json``: the pins and skips as of the last compaction, for a rebuild."""
         return self.catalogue.layout.root / DECISIONS_FILE
+
+    @property
+    def journal(self) -> Path:
+        """``storage_data/decisions.log``: one JSON line per change since :attr:`file` was written."""
+        return self.catalogue.layout.root / JOURNAL_FILE
 
     # -- reading ---------------------------------------------------------------------
 
@@ -162,7 +182,7 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(track_id, DecisionKind.PINNED, source, decision.decided_at)
             return _decision_record(decision, row)
 
     def skip(self, track_id: str) -> DecisionRecord:
@@ -185,7 +205,7 @@ class Decisions:
                 row.path, row.size_bytes, row.updated_at = None, None, utcnow()
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(track_id, DecisionKind.SKIPPED, None, decision.decided_at)
             return _decision_record(decision, row)
 
     def accept(self, track_id: str, candidate_index: int = 0) -> DecisionRecord:
@@ -216,29 +236,61 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(track_id, CLEARED, None, utcnow())
             return True
 
     # -- durability ----------------------------------------------------------------------
 
-    def _save(self, session: Session) -> None:
-        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``)."""
-        rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
-                            .order_by(MatchDecision.track_id)).all()
+    def _journal(self, track_id: str, kind: str, source: str | None, decided_at: datetime) -> None:
+        """Append one change to :attr:`journal`; compact when it has grown (see the module docstring)."""
+        record = {"track_id": track_id, "kind": kind, "source": source, "decided_at": decided_at.isoformat()}
+        size = append_line(self.journal, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        try:
+            snapshot = self.file.stat().st_size
+        except OSError:
+            snapshot = 0
+        if size > max(COMPACT_BYTES, snapshot):
+            self.compact()
+
+    def compact(self) -> None:
+        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``), then empty the journal."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
+                                .order_by(MatchDecision.track_id)).all()
         doc = {"format": 1, "decisions": [
             {"track_id": d.track_id, "kind": d.kind, "source": d.source,
              "decided_at": d.decided_at.isoformat() if d.decided_at else None} for d in rows]}
-        self.catalogue.layout.write_json(self.file, doc)
+        layout = self.catalogue.layout
+        layout.write_json(self.file, doc)
+        layout.remove(self.journal)
 
     def saved(self) -> list[dict]:
-        """The decisions kept in :attr:`file` (``[]`` when there is none or it is unreadable)."""
-        import json
+        """The pins and skips kept under the storage root: :attr:`file` with :attr:`journal` replayed over it.
 
+        Dicts of ``track_id``, ``kind`` (``pinned`` or ``skipped``), ``source``
+        and ``decided_at``, by track id. An unreadable file or record counts
+        as absent.
+        """
         try:
             doc = json.loads(self.file.read_text("utf-8"))
-            return [d for d in doc.get("decisions", []) if isinstance(d, dict)]
-        except (OSError, ValueError, AttributeError):
-            return []
+            decisions = {d["track_id"]: d for d in doc.get("decisions", []) if isinstance(d, dict) and "track_id" in d}
+        except (OSError, ValueError, AttributeError, TypeError):
+            decisions = {}
+        try:
+            lines = read_lines(self.journal)
+        except StorageError:
+            lines = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+                track_id, kind = record["track_id"], record["kind"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if kind == CLEARED:
+                decisions.pop(track_id, None)
+            else:
+                decisions[track_id] = record
+        return [decisions[t] for t in sorted(decisions)]
 
     # -- shapes --------------------------------------------------------------------------
 
