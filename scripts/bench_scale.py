@@ -11,8 +11,10 @@ catalogue rebuilt from those files:
 
 - ``load-local``, ``tracks --json`` and ``verify`` (work in proportion to the
   library), printed with their cost per track;
-- one ``match skip`` and one no-op ``sync`` of the small playlist (one-track
-  operations), the median of ``--repeat`` runs, each on another track.
+- one ``match skip`` (each run on another track) and one no-op ``sync`` of
+  the small playlist: one-track operations, the median of ``--repeat`` runs
+  that alternate between the two sizes, so that a busy moment of a shared
+  machine weighs on both alike.
 
 Each is measured in-process (an open :class:`Library`, the call alone) and
 through the CLI (a new process: start-up, opening the library, the command).
@@ -50,6 +52,9 @@ from tunecrate.storage.layout import Layout
 PLAYLIST_SIZE = 100
 SYNC_ENTRIES = 5
 TARGET = 1.5
+#: Operations in proportion to the library (printed per track), and one-track operations (compared as they are).
+PER_TRACK = ("load-local", "tracks --json", "verify")
+ONE_TRACK = ("match skip", "no-op sync")
 
 
 def tiny_mp3(ffmpeg: str, dest: Path) -> bytes:
@@ -92,7 +97,7 @@ def build_storage(root: Path, n: int, audio: bytes, spotify: FakeSpotify) -> str
     small = tracks[1:1 + SYNC_ENTRIES]
     remote = [make_track(t.track_id, t.title, list(t.artists), album, duration_ms=t.duration_ms, isrc=t.isrc)
               for t in small]
-    sync_id = fake_id("scale:sync")
+    sync_id = fake_id(f"scale:sync:{n}")
     snapshot = spotify.add_playlist(sync_id, "Scale sync", remote)
     write_document(layout, TrackList("playlist", sync_id, "Scale sync", entries=tuple(small), snapshot=snapshot,
                                      source="spotify-api"))
@@ -111,53 +116,67 @@ def timed(call) -> tuple[object, float]:
     return result, time.perf_counter() - started
 
 
-def in_process(settings: Settings, n: int, sync_id: str, repeat: int) -> dict[str, float]:
-    """Seconds of each operation on an open library."""
-    figures: dict[str, float] = {}
-    with Library(settings) as lib:
-        report, figures["load-local"] = timed(lib.rebuild)
-        assert report.tracks == n, report
-        out = io.StringIO()
-        with redirect_stdout(out):
-            _, figures["tracks --json"] = timed(lambda: json.dump([t.to_json() for t in lib.tracks()], sys.stdout))
-        assert len(json.loads(out.getvalue())) == n + 0
-        skips = [timed(lambda i=i: lib.match_skip(fake_id(f"scale:{n - 1 - 2 * i}")))[1] for i in range(repeat)]
-        figures["match skip"] = statistics.median(skips)
-        syncs = []
-        for _ in range(repeat):
-            result, seconds = timed(lambda: lib.sync(sync_id))
-            assert result.up_to_date, result
-            syncs.append(seconds)
-        figures["no-op sync"] = statistics.median(syncs)
-        verified, figures["verify"] = timed(lib.verify)
-        assert verified.checked == n and not verified.problems, verified.problems[:3]
-    return figures
+class Subject:
+    """One synthesised library, measured both ways: an open :class:`Library`, and the CLI."""
 
+    def __init__(self, n: int, storage: Path, sync_id: str, world: StandIns) -> None:
+        self.n, self.sync_id = n, sync_id
+        self.settings = Settings.load(environ={}, storage_root=storage, data_root=storage.parent / "data-inproc",
+                                      **world.settings_overrides())
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TUNECRATE_", "SPOTIPY_"))},
+                    **world.environment(), "TUNECRATE_STORAGE_ROOT": str(storage),
+                    "TUNECRATE_DATA_ROOT": str(storage.parent / "data-cli")}
+        self.library: Library | None = None
+        self.skipped = 0
 
-def via_cli(env: dict[str, str], n: int, sync_id: str, repeat: int) -> dict[str, float]:
-    """Seconds of each ``tunecrate`` command, the process start-up included."""
-    def run(*args: str) -> tuple[str, float]:
+    def next_track(self) -> str:
+        """A track not skipped yet (the last ones first)."""
+        self.skipped += 1
+        return fake_id(f"scale:{self.n - self.skipped}")
+
+    def cli(self, *args: str) -> tuple[str, float]:
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "tunecrate", *args], env=env, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "tunecrate", *args], env=self.env, capture_output=True,
+                              text=True)
         seconds = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"tunecrate {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout, seconds
 
-    figures: dict[str, float] = {}
-    out, figures["load-local"] = run("load-local", "--json")
-    assert json.loads(out)["tracks"] == n
-    out, figures["tracks --json"] = run("tracks", "--json")
-    assert len(json.loads(out)) == n
-    figures["match skip"] = statistics.median(
-        run("match", "skip", fake_id(f"scale:{n - 2 - 2 * i}"))[1] for i in range(repeat))
-    figures["no-op sync"] = statistics.median(run("sync", sync_id)[1] for _ in range(repeat))
-    _, figures["verify"] = run("verify")
-    return figures
+    # -- in proportion to the library -------------------------------------------------------
 
+    def whole_library(self) -> dict[tuple[str, str], float]:
+        n, figures = self.n, {}
+        self.library = lib = Library(self.settings)
+        report, figures["in-process", "load-local"] = timed(lib.rebuild)
+        assert report.tracks == n, report
+        out = io.StringIO()
+        with redirect_stdout(out):
+            _, figures["in-process", "tracks --json"] = timed(
+                lambda: json.dump([t.to_json() for t in lib.tracks()], sys.stdout))
+        assert len(json.loads(out.getvalue())) == n
+        verified, figures["in-process", "verify"] = timed(lib.verify)
+        assert verified.checked == n and not verified.problems, verified.problems[:3]
 
-PER_TRACK = ("load-local", "tracks --json", "verify")
-ONE_TRACK = ("match skip", "no-op sync")
+        out, figures["cli", "load-local"] = self.cli("load-local", "--json")
+        assert json.loads(out)["tracks"] == n
+        out, figures["cli", "tracks --json"] = self.cli("tracks", "--json")
+        assert len(json.loads(out)) == n
+        _, figures["cli", "verify"] = self.cli("verify")
+        return figures
+
+    # -- one track --------------------------------------------------------------------------
+
+    def one_track(self) -> dict[tuple[str, str], float]:
+        lib = self.library
+        figures = {}
+        _, figures["in-process", "match skip"] = timed(lambda: lib.match_skip(self.next_track()))
+        result, figures["in-process", "no-op sync"] = timed(lambda: lib.sync(self.sync_id))
+        assert result.up_to_date, result
+        _, figures["cli", "match skip"] = self.cli("match", "skip", self.next_track())
+        out, figures["cli", "no-op sync"] = self.cli("sync", self.sync_id)
+        assert "up to date" in out, out
+        return figures
 
 
 def main() -> int:
@@ -171,6 +190,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tunecrate-bench-scale-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     results: dict[tuple[str, int], dict[str, float]] = {}
+    subjects: list[Subject] = []
     try:
         audio = tiny_mp3(ffmpeg, work / "tiny.mp3")
         with StandIns(work / "media", ffmpeg) as world:
@@ -180,14 +200,23 @@ def main() -> int:
                 shutil.rmtree(storage.parent, ignore_errors=True)
                 sync_id = build_storage(storage, n, audio, world.spotify)
                 print(f"{n} tracks synthesised in {time.perf_counter() - started:.1f} s", flush=True)
-                settings = Settings.load(environ={}, storage_root=storage, data_root=storage.parent / "data-inproc",
-                                         **world.settings_overrides())
-                results["in-process", n] = in_process(settings, n, sync_id, args.repeat)
-                env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TUNECRATE_", "SPOTIPY_"))},
-                       **world.environment(), "TUNECRATE_STORAGE_ROOT": str(storage),
-                       "TUNECRATE_DATA_ROOT": str(storage.parent / "data-cli")}
-                results["cli", n] = via_cli(env, n, sync_id, args.repeat)
+                subject = Subject(n, storage, sync_id, world)
+                subjects.append(subject)
+                for (way, op), seconds in subject.whole_library().items():
+                    results.setdefault((way, n), {})[op] = seconds
+            # One-track operations alternate between the sizes, so that a busy moment of a shared
+            # machine falls on both alike; each figure is the median of --repeat runs.
+            runs: dict[tuple[str, int, str], list[float]] = {}
+            for _ in range(args.repeat):
+                for subject in subjects:
+                    for (way, op), seconds in subject.one_track().items():
+                        runs.setdefault((way, subject.n, op), []).append(seconds)
+            for (way, n, op), seconds in runs.items():
+                results[way, n][op] = statistics.median(seconds)
     finally:
+        for subject in subjects:
+            if subject.library is not None:
+                subject.library.close()
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 

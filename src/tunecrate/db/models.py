@@ -48,7 +48,8 @@ class Track(SQLModel, table=True):
     the file was made from. ``added_directly`` is True when the user added the
     track itself (``tunecrate track``/``album``), which keeps it even when no
     playlist lists it. ``size_bytes`` is the file size. The mapping to and
-    from :class:`TrackInfo` is :meth:`set_info` and :meth:`info`, and nothing else.
+    from :class:`TrackInfo` is :meth:`info_values` (with :meth:`set_info`) and
+    :meth:`info`, and nothing else.
     """
 
     track_id: str = Field(primary_key=True)
@@ -76,15 +77,24 @@ class Track(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
-    def set_info(self, info: TrackInfo) -> None:
-        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
+    @staticmethod
+    def info_values(info: TrackInfo) -> dict[str, object]:
+        """The column values that store the metadata of ``info``, by column name (``track_id`` included)."""
+        values: dict[str, object] = {"track_id": info.track_id}
         for name in _INFO_FIELDS:
             value = getattr(info, name)
             if name in _LIST_FIELDS:
                 value = sorted(value) if name == "missing" else list(value)
-            elif name == "cover_url":
+            values[name] = value
+        return values
+
+    def set_info(self, info: TrackInfo) -> None:
+        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
+        for name, value in self.info_values(info).items():
+            if name == "cover_url":
                 value = value or self.cover_url
-            setattr(self, name, value)
+            if name != "track_id":
+                setattr(self, name, value)
 
     def info(self) -> TrackInfo:
         """The :class:`TrackInfo` this row stores."""

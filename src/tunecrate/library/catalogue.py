@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from tunecrate.core.errors import NotFound
@@ -247,30 +248,41 @@ class Catalogue:
     # -- writing (the caller holds the write lock) -------------------------------------------
 
     def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> None:
-        """Insert or refresh metadata rows; status, file and source are kept."""
+        """Insert or refresh metadata rows in one statement per track, without loading them.
+
+        A new row is ``pending``; a known row keeps its status, file, source
+        and cover URL (when the source lost it), and stays added directly once
+        it was. The stored fields are those of :meth:`Track.info_values`.
+        """
         unique = {t.track_id: t for t in tracks}
         if not unique:
             return
+        now = utcnow()
+        rows = [{**Track.info_values(t), "cover_url": t.cover_url or None, "status": TrackStatus.PENDING,
+                 "added_directly": added_directly, "created_at": now, "updated_at": now} for t in unique.values()]
+        table = Track.__table__
+        statement = sqlite_insert(table)
+        kept = {"track_id", "status", "added_directly", "created_at", "cover_url"}
+        refresh = {name: statement.excluded[name] for name in rows[0] if name not in kept}
+        refresh["cover_url"] = func.coalesce(func.nullif(statement.excluded.cover_url, ""), table.c.cover_url)
+        refresh["added_directly"] = table.c.added_directly | statement.excluded.added_directly
+        statement = statement.on_conflict_do_update(index_elements=[table.c.track_id], set_=refresh)
         with Session(self.engine) as session:
-            existing = {row.track_id: row for row in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
-            for track in unique.values():
-                row = existing.get(track.track_id) or Track(track_id=track.track_id, title=track.title)
-                row.set_info(track)
-                row.added_directly = row.added_directly or added_directly
-                row.updated_at = utcnow()
-                session.add(row)
+            session.exec(statement, params=rows)
             session.commit()
 
-    def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None) -> None:
+    def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None, *, document: bool = True) -> None:
         """Record a playlist and its ordered entries in one transaction.
 
         The JSON document is written first and the database second: a crash
         in between leaves the old snapshot id in the database, so the next
         sync does the work again. Readers see the old entries or the new,
-        never a mix. A cached cover whose URL changed is dropped.
+        never a mix. A cached cover whose URL changed is dropped. With
+        ``document`` False only the rows are written (a rebuild from the documents).
         """
         synced_at = synced_at or utcnow()
-        self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
+        if document:
+            self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
         positions = _entry_positions(len(tracks.entries), [s.position for s in tracks.skipped])
         with Session(self.engine) as session:
             row = session.get(Playlist, tracks.id) or Playlist(playlist_id=tracks.id, title=tracks.title)
@@ -282,8 +294,11 @@ class Catalogue:
             row.synced_at = synced_at
             session.add(row)
             session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == tracks.id))
-            session.add_all(PlaylistEntry(playlist_id=tracks.id, position=pos, track_id=t.track_id)
-                            for pos, t in zip(positions, tracks.entries))
+            session.flush()
+            if tracks.entries:
+                session.exec(insert(PlaylistEntry), params=[
+                    {"playlist_id": tracks.id, "position": pos, "track_id": t.track_id}
+                    for pos, t in zip(positions, tracks.entries)])
             session.commit()
 
     def delete_playlist(self, playlist_id: str) -> None:
