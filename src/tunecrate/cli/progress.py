@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from tunecrate.library.pipeline import TrackEvent
+if TYPE_CHECKING:
+    from tunecrate.library.pipeline import TrackEvent
 
 _STAGES = {"resolving": "searching", "fetching": "downloading", "encoding": "encoding"}
 

@@ -12,6 +12,11 @@ builds the components that do the work, each with one job:
 ``jobs``            the Job table (:mod:`.jobs`)
 ==================  ==========================================================
 
+Components other than the catalogue and the jobs are built, and their
+modules imported, on first use, so that a command pays only for what it
+uses. The settings of the sources and providers are validated when a load or
+sync starts, before anything changes; a target's when it is built.
+
 Its methods parse what the user typed (references), take the write lock
 where a component changes the library, and delegate; they hold no logic of
 their own. Every interface (typer CLI, smart CLI, HTTP server, Python
@@ -25,6 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,21 +39,21 @@ from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
 from tunecrate.library.catalogue import Catalogue
-from tunecrate.library.decisions import Decisions
-from tunecrate.library.exporter import Destination, Exporter
 from tunecrate.library.jobs import Jobs
-from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
 from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
-from tunecrate.library.sync import SyncEngine
-from tunecrate.media.covers import CoverFetcher
 from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
 
 if TYPE_CHECKING:
+    from tunecrate.library.decisions import Decisions
+    from tunecrate.library.exporter import Destination, Exporter
+    from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
     from tunecrate.library.pipeline import ProgressCallback
+    from tunecrate.library.sync import SyncEngine
+    from tunecrate.media.covers import CoverFetcher
     from tunecrate.providers.base import Provider
     from tunecrate.providers.local import ScanReport
     from tunecrate.sources.base import Source
@@ -62,7 +68,7 @@ RETAG_COVER_TIMEOUT_S = 5.0
 
 
 def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target."""
+    """Every settings model of every registered source, provider and target (imports their modules)."""
     from tunecrate import providers, sources, targets
 
     return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models()]
@@ -78,9 +84,8 @@ class Library:
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
                  providers: Sequence[Provider] | None = None) -> None:
-        settings.check_keys(_all_settings_models())
-        for model in _all_settings_models():
-            settings.section(model)  # every setting is validated once, at start-up
+        if settings.unknown_keys():  # only then are the modules' own settings needed to tell
+            settings.check_keys(_all_settings_models())
         self.settings = settings
         self.layout = Layout(settings.storage_root)
         try:
@@ -93,14 +98,52 @@ class Library:
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
         self._providers = list(providers) if providers is not None else None
-        self.covers = CoverFetcher(proxy=settings.proxy, verify=str(settings.ca_bundle) if settings.ca_bundle else True)
         self.sources = SourceRegistry(settings, sources)
         self.catalogue = Catalogue(self._engine, self.layout)
         self.jobs = Jobs(self._engine)
-        self.decisions = Decisions(self.catalogue, self._writing)
-        self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
-        self.exporter = Exporter(settings, self.catalogue, self.covers)
-        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+
+    # The other components are built (and their modules imported) when first used, so that a
+    # command pays only for what it uses.
+
+    @cached_property
+    def covers(self) -> CoverFetcher:
+        """Cover art downloads, shared by the pipeline and the exports (:mod:`tunecrate.media.covers`)."""
+        from tunecrate.media.covers import CoverFetcher
+
+        s = self.settings
+        return CoverFetcher(proxy=s.proxy, verify=str(s.ca_bundle) if s.ca_bundle else True)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        from tunecrate.library.decisions import Decisions
+
+        return Decisions(self.catalogue, self._writing)
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        from tunecrate.library.maintenance import Maintenance
+
+        return Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
+
+    @cached_property
+    def exporter(self) -> Exporter:
+        from tunecrate.library.exporter import Exporter
+
+        return Exporter(self.settings, self.catalogue, self.covers)
+
+    @cached_property
+    def sync_engine(self) -> SyncEngine:
+        from tunecrate.library.sync import SyncEngine
+
+        return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+
+    def _check_fetch_settings(self) -> None:
+        """Validate the settings of every source and provider before a load or sync changes anything
+        (each model once; raises :class:`ConfigurationError` in one line)."""
+        from tunecrate import providers, sources
+
+        for model in (*sources.settings_models(), *providers.settings_models()):
+            self.settings.section(model)
 
     @classmethod
     def open(cls, **overrides: Any) -> Library:
@@ -109,7 +152,8 @@ class Library:
 
     def close(self) -> None:
         self.sources.close()
-        self.covers.close()
+        if "covers" in self.__dict__:
+            self.covers.close()
         self._engine.dispose()
 
     def __enter__(self) -> Library:
@@ -296,10 +340,12 @@ class Library:
         is mirrored (its order recorded, what it no longer lists pruned).
         ``source`` names the metadata source to try first.
         """
+        self._check_fetch_settings()
         return self.sync_engine.load(parse_reference(ref), progress=progress, cancel=cancel, source=source,
                                 keep_orphans=keep_orphans)
 
     def _load_kind(self, kind: str, ref: str, progress, cancel, **kwargs: Any) -> LoadReport:
+        self._check_fetch_settings()
         return self.sync_engine.load(parse_reference(ref, kind), progress=progress, cancel=cancel, **kwargs)
 
     def load_track(self, ref: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
@@ -332,6 +378,7 @@ class Library:
         makes one light request and nothing else. ``dry_run`` returns the plan
         and changes nothing. See :mod:`tunecrate.library.sync`.
         """
+        self._check_fetch_settings()
         return self.sync_engine.sync(self.playlist_id(target), dry_run=dry_run, keep_orphans=keep_orphans,
                                 progress=progress, cancel=cancel, source=source)
 
@@ -339,6 +386,7 @@ class Library:
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                  ) -> list[tuple[str, LoadReport | TunecrateError]]:
         """Sync every playlist; a failing one does not stop the others. ``(playlist_id, report or error)``."""
+        self._check_fetch_settings()
         return self.sync_engine.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress, cancel=cancel)
 
     # -- listing -------------------------------------------------------------------------------
@@ -455,6 +503,8 @@ class Library:
         Covers are downloaded again unless ``fetch_covers`` is False (then the
         embedded ones are kept). See :meth:`Maintenance.retag`.
         """
+        from tunecrate.media.covers import CoverFetcher
+
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
         covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy) if fetch_covers else None
         try:
