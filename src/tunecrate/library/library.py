@@ -134,8 +134,10 @@ class Library:
     @cached_property
     def sync_engine(self) -> SyncEngine:
         from tunecrate.library.sync import SyncEngine
+        from tunecrate.media.fetch import warm_up
 
-        return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+        return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
+                          prepare=warm_up)
 
     def _check_fetch_settings(self) -> None:
         """Validate the settings of every source and provider before a load or sync changes anything

@@ -142,16 +142,20 @@ class SyncEngine:
     """Loads and syncs lists (see the module docstring). A component of :class:`~tunecrate.library.Library`.
 
     ``run`` is the pipeline; ``writing`` the library's write-lock context;
-    ``jobs`` records each load and sync in the Job table.
+    ``jobs`` records each load and sync in the Job table; ``prepare``, when
+    given, is called as a load or sync starts reading a list it may fetch
+    tracks for, so that the pipeline gets ready while the source answers.
     """
 
     def __init__(self, catalogue: Catalogue, sources: SourceRegistry, run: RunPipeline,
-                 writing: Callable[[], AbstractContextManager], jobs: Jobs) -> None:
+                 writing: Callable[[], AbstractContextManager], jobs: Jobs,
+                 prepare: Callable[[], None] | None = None) -> None:
         self.catalogue = catalogue
         self.sources = sources
         self._run = run
         self._writing = writing
         self.jobs = jobs
+        self._prepare = prepare or (lambda: None)
 
     # -- reading a list ------------------------------------------------------------------
 
@@ -188,6 +192,7 @@ class SyncEngine:
         if ref.kind in ("playlist", "likes"):
             return self._sync(ref, progress, cancel, dry_run=False, keep_orphans=keep_orphans,
                               short_circuit=False, source=source)
+        self._prepare()
         tracks = self.read(ref, source)
         with self._writing():
             job = self.jobs.start("load", f"{tracks.kind}:{tracks.id}")
@@ -233,6 +238,8 @@ class SyncEngine:
                                     plan=plan, up_to_date=True, dry_run=dry_run, source=local.source)
                 report.counts["present"] = len({t for t, _ in local.entries})
                 return report
+        if not dry_run:
+            self._prepare()
         tracks = self.read(ref, prefer)
         if not tracks.complete and local is not None:
             tracks = self._with_unseen(tracks, local)
