@@ -66,3 +66,11 @@ def test_a_playlist_is_recorded_with_its_document_and_ordered_entries(catalogue)
     catalogue.write_playlist(replace(playlist, entries=(other,), snapshot="s2"), document=False)
     assert [t.track_id for t in catalogue.playlist("P" * 22).tracks] == [B]
     assert '"s1"' in catalogue.layout.playlist_json_path("P" * 22).read_text("utf-8")  # rows only
+
+
+def test_entries_are_the_playlists_tracks_in_order_duplicates_included(catalogue):
+    other = TrackInfo(track_id=B, title="Other", artists=("B",))
+    catalogue.upsert_tracks([TRACK, other])
+    catalogue.write_playlist(TrackList("playlist", "P" * 22, "Mix", entries=(TRACK, other, TRACK)))
+    assert catalogue.entries("P" * 22) == [TRACK, other, TRACK]
+    assert catalogue.entries("Q" * 22) == []

@@ -154,6 +154,15 @@ class Catalogue:
         return PlaylistDetail(playlist_id=row.playlist_id, kind=row.kind, title=row.title, owner=row.owner,
                               snapshot_id=row.snapshot_id, track_count=len(tracks), tracks=tracks, source=row.source)
 
+    def entries(self, playlist_id: str) -> list[TrackInfo]:
+        """The tracks of a playlist in order (a track listed twice appears twice), in one query."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Track).join(PlaylistEntry, PlaylistEntry.track_id == Track.track_id)
+                .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
+            ).all()
+            return [row.info() for row in rows]
+
     def local_playlist(self, playlist_id: str) -> LocalPlaylist | None:
         """The playlist as the library holds it, or ``None`` when it is not in the library."""
         with Session(self.engine) as session:
