@@ -92,7 +92,7 @@ class Catalogue:
         return status == TrackStatus.DOWNLOADED and bool(path) and (self.layout.root / path).is_file()
 
     def record(self, row: Track, position: int | None = None) -> TrackRecord:
-        """The listing record of a row."""
+        """The listing record of a row (a :class:`Track`, or a plain row of its columns)."""
         return TrackRecord(
             track_id=row.track_id, title=row.title, artists=tuple(row.artists), album=row.album,
             album_artists=tuple(row.album_artists), isrc=row.isrc, duration_ms=row.duration_ms,
@@ -114,7 +114,7 @@ class Catalogue:
     def tracks(self) -> list[TrackRecord]:
         """Every track, by artist then title."""
         with Session(self.engine) as session:
-            rows = session.exec(select(Track)).all()
+            rows = session.exec(select(*Track.__table__.columns)).all()  # plain rows: no ORM object per track
         rows.sort(key=lambda r: ([a.casefold() for a in r.artists], r.title.casefold()))
         return [self.record(r) for r in rows]
 
