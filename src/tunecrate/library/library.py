@@ -41,7 +41,7 @@ from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
-from tunecrate.library.sync import SyncEngine
+from tunecrate.library.sync import SyncEngine, SyncSettings
 from tunecrate.media.covers import CoverFetcher
 from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
@@ -62,10 +62,10 @@ RETAG_COVER_TIMEOUT_S = 5.0
 
 
 def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target."""
+    """Every settings model of every registered source, provider and target, and the sync engine's."""
     from tunecrate import providers, sources, targets
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models()]
+    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), SyncSettings]
 
 
 class Library:
@@ -100,7 +100,8 @@ class Library:
         self.decisions = Decisions(self.catalogue, self._writing)
         self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
         self.exporter = Exporter(settings, self.catalogue, self.covers)
-        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
+                                      likes_min_kept=settings.section(SyncSettings).likes_min_kept)
 
     @classmethod
     def open(cls, **overrides: Any) -> Library:
