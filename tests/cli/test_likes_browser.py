@@ -39,8 +39,12 @@ def test_likes_from_the_browser_then_sync_uses_it_and_a_broken_read_is_refused(c
     listed = {p["playlist_id"]: p for p in json.loads(cli("playlists", "--json").stdout)}
     assert listed["likes"]["source"] == "spotify-browser" and listed["likes"]["track_count"] == 6
 
-    # `sync likes` reads through the browser again (headless: there is no display here), and prunes.
+    # `likes` alone means the Web API (which needs a login here), not the browser.
     web.requests.clear()
+    api = cli("likes", **env)
+    assert api.exit_code == 1 and "tunecrate login" in api.stderr and web.requests == []
+
+    # `sync likes` reads through the browser again (headless: there is no display here), and prunes.
     web.songs = web.songs[1:]
     result = cli("sync", "likes", DISPLAY=None, WAYLAND_DISPLAY=None, **env)
     assert result.exit_code == 0, result.output

@@ -193,7 +193,7 @@ def likes(
 
     Through the Web API (needs `tunecrate login`) or, with --browser, from the web player in Chromium
     (`tunecrate likes --browser`, then `tunecrate likes --browser --headless` or `tunecrate sync likes`
-    later). `likes` and `sync likes` keep using the source that filled it last.
+    later). `sync likes` keeps using the source that filled it last.
     """
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import print_sync
@@ -207,7 +207,7 @@ def likes(
                                 "tunecrate then reads your Liked Songs.", highlight=False)
         with LoadProgress(err_console()) as progress:
             report = lib.load_likes(progress=progress.on_event, keep_orphans=keep_orphans,
-                                    source="spotify-browser" if browser else None)
+                                    source="spotify-browser" if browser else "spotify-api")
     print_json(report.to_json()) if as_json else print_sync(report)
     if not report.ok:
         raise typer.Exit(1)

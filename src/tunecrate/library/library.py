@@ -321,7 +321,12 @@ class Library:
 
     def load_likes(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                    *, keep_orphans: bool = False, source: str | None = None) -> LoadReport:
-        """Mirror the user's Liked Songs as the pseudo-playlist ``likes`` (needs `tunecrate login`)."""
+        """Mirror the user's Liked Songs as the pseudo-playlist ``likes``.
+
+        ``source`` names the source to read them from (``"spotify-api"`` needs
+        `tunecrate login`; ``"spotify-browser"`` reads the web player); by
+        default the one that filled ``likes`` last, else the Web API.
+        """
         return self._load_kind("likes", LIKES, progress, cancel, keep_orphans=keep_orphans, source=source)
 
     def sync(self, target: str, *, dry_run: bool = False, keep_orphans: bool = False,
