@@ -188,9 +188,8 @@ def test_a_list_that_stops_loading_is_read_as_incomplete(binaries, web, songs, t
 def test_a_page_without_the_list_is_an_error_not_an_empty_list(binaries, web, tmp_path):
     profile = tmp_path / "browser-profile"
     log_in(binaries, profile, web)
-    web.requests.clear()
     source = SpotifyBrowserSource(web_url=web.base_url + "/nowhere", profile=profile, headless=True,
-                                  page_timeout_s=1)
+                                  page_timeout_s=4)
     with pytest.raises(ServiceError, match="did not appear"):
         source.fetch(LIKES)
 
