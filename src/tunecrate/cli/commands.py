@@ -183,14 +183,31 @@ def sync(
 @app.command()
 def likes(
     keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Keep tracks no playlist needs any more."),
+    browser: bool = typer.Option(False, "--browser", help="Read them in Chromium from the web player (no app "
+                                 "needed; log in once in its window)."),
+    headless: bool = typer.Option(False, "--headless", help="With --browser: no window (the browser profile must "
+                                  "be logged in already)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Load, then keep in sync, your Liked Songs as the playlist `likes` (needs `tunecrate login`)."""
+    """Load, then keep in sync, your Liked Songs as the playlist `likes`.
+
+    Through the Web API (needs `tunecrate login`) or, with --browser, from the web player in Chromium
+    (`tunecrate likes --browser`, then `tunecrate likes --browser --headless` or `tunecrate sync likes`
+    later). `sync likes` keeps using the source that filled it last.
+    """
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import print_sync
 
-    with open_library() as lib, LoadProgress(err_console()) as progress:
-        report = lib.load_likes(progress=progress.on_event, keep_orphans=keep_orphans)
+    if headless and not browser:
+        raise typer.BadParameter("--headless goes with --browser")
+    overrides = {"browser_headless": True} if headless else {}
+    with open_library(**overrides) as lib:
+        if browser and lib.sources.get("spotify-browser").opens_window:
+            err_console().print("A Chromium window opens on Spotify: log in there if it asks; "
+                                "tunecrate then reads your Liked Songs.", highlight=False)
+        with LoadProgress(err_console()) as progress:
+            report = lib.load_likes(progress=progress.on_event, keep_orphans=keep_orphans,
+                                    source="spotify-browser" if browser else "spotify-api")
     print_json(report.to_json()) if as_json else print_sync(report)
     if not report.ok:
         raise typer.Exit(1)

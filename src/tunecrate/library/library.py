@@ -41,7 +41,7 @@ from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
-from tunecrate.library.sync import SyncEngine
+from tunecrate.library.sync import SyncEngine, SyncSettings
 from tunecrate.media.covers import CoverFetcher
 from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
@@ -62,10 +62,10 @@ RETAG_COVER_TIMEOUT_S = 5.0
 
 
 def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target."""
+    """Every settings model of every registered source, provider and target, and the sync engine's."""
     from tunecrate import providers, sources, targets
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models()]
+    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), SyncSettings]
 
 
 class Library:
@@ -100,7 +100,8 @@ class Library:
         self.decisions = Decisions(self.catalogue, self._writing)
         self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
         self.exporter = Exporter(settings, self.catalogue, self.covers)
-        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
+                                      likes_min_kept=settings.section(SyncSettings).likes_min_kept)
 
     @classmethod
     def open(cls, **overrides: Any) -> Library:
@@ -320,7 +321,12 @@ class Library:
 
     def load_likes(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                    *, keep_orphans: bool = False, source: str | None = None) -> LoadReport:
-        """Mirror the user's Liked Songs as the pseudo-playlist ``likes`` (needs `tunecrate login`)."""
+        """Mirror the user's Liked Songs as the pseudo-playlist ``likes``.
+
+        ``source`` names the source to read them from (``"spotify-api"`` needs
+        `tunecrate login`; ``"spotify-browser"`` reads the web player); by
+        default the one that filled ``likes`` last, else the Web API.
+        """
         return self._load_kind("likes", LIKES, progress, cancel, keep_orphans=keep_orphans, source=source)
 
     def sync(self, target: str, *, dry_run: bool = False, keep_orphans: bool = False,

@@ -15,6 +15,19 @@ nothing wants. The order protects the user's files:
    part (``TrackList.complete`` False) keeps every entry it could not see,
    and nothing is pruned.
 
+Liked Songs are guarded against a read that lost them (a scraper that saw
+nothing deletes every file, as synciflow's does): a read of ``likes``, from
+any source, is refused with one line, before anything changes (a dry run
+too), when the library's ``likes`` holds entries and the read holds
+
+- no entry at all, or
+- fewer than ``likes_min_kept`` (``TUNECRATE_LIKES_MIN_KEPT``, default 0.5)
+  of them *and* more than :data:`LIKES_DROP_SLACK` fewer, so that a short
+  list may still lose a few songs.
+
+``likes_min_kept = 0`` turns the guard off, for the run after the user really
+removed that many songs.
+
 Plans. A plan compares two ordered lists of track ids (a track may appear more than
 once). Entries are matched as a multiset: ``added`` and ``removed`` count the
 entries that appear more (or less) often remotely; ``kept`` counts the rest.
@@ -33,8 +46,9 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Sequence
 
-from tunecrate.core.errors import TunecrateError
+from tunecrate.core.errors import ServiceError, TunecrateError
 from tunecrate.core.ids import LIKES, Reference, is_spotify_id
+from tunecrate.core.settings import SettingsModel, setting
 from tunecrate.core.types import TrackInfo, TrackList
 from tunecrate.db.models import TrackStatus
 from tunecrate.library.results import Failure, LoadReport
@@ -44,6 +58,35 @@ if TYPE_CHECKING:
     from tunecrate.library.jobs import Jobs
     from tunecrate.library.pipeline import Outcome, ProgressCallback
     from tunecrate.sources import SourceRegistry
+
+#: A read of Liked Songs may always lose this many entries, whatever ``likes_min_kept`` says.
+LIKES_DROP_SLACK = 10
+
+
+class SyncSettings(SettingsModel):
+    """How the sync engine guards the user's files."""
+
+    likes_min_kept: float = setting(0.5, env="TUNECRATE_LIKES_MIN_KEPT", ge=0.0, le=1.0,
+                                    help="a read of Liked Songs holding less than this fraction of the last one "
+                                         "(and over 10 fewer), or none, is refused; 0 turns the check off")
+
+
+def check_likes_read(tracks: TrackList, held: int, min_kept: float) -> None:
+    """Refuse a read of Liked Songs that looks broken (see the module docstring).
+
+    ``held`` is the number of entries the library's ``likes`` holds. Raises
+    :class:`ServiceError` with one line that says what to do.
+    """
+    read = len(tracks.entries)
+    if held == 0 or min_kept <= 0 or read >= held:
+        return
+    if read == 0 or (read < min_kept * held and held - read > LIKES_DROP_SLACK):
+        source = tracks.source or "the source"
+        raise ServiceError(
+            f"refused to sync likes: {source} read {read} of the {held} Liked Songs the library holds, "
+            "which looks like a failed read; nothing was changed (if you really removed them, run again "
+            "with TUNECRATE_LIKES_MIN_KEPT=0)")
+
 
 #: ``run(tracks, progress, cancel)`` → outcomes by track id: the pipeline, as the engine sees it.
 RunPipeline = Callable[[Sequence[TrackInfo], "ProgressCallback | None", "threading.Event | None"],
@@ -142,16 +185,18 @@ class SyncEngine:
     """Loads and syncs lists (see the module docstring). A component of :class:`~tunecrate.library.Library`.
 
     ``run`` is the pipeline; ``writing`` the library's write-lock context;
-    ``jobs`` records each load and sync in the Job table.
+    ``jobs`` records each load and sync in the Job table; ``likes_min_kept``
+    guards Liked Songs (:func:`check_likes_read`).
     """
 
     def __init__(self, catalogue: Catalogue, sources: SourceRegistry, run: RunPipeline,
-                 writing: Callable[[], AbstractContextManager], jobs: Jobs) -> None:
+                 writing: Callable[[], AbstractContextManager], jobs: Jobs, *, likes_min_kept: float = 0.5) -> None:
         self.catalogue = catalogue
         self.sources = sources
         self._run = run
         self._writing = writing
         self.jobs = jobs
+        self.likes_min_kept = likes_min_kept
 
     # -- reading a list ------------------------------------------------------------------
 
@@ -234,6 +279,8 @@ class SyncEngine:
                 report.counts["present"] = len({t for t, _ in local.entries})
                 return report
         tracks = self.read(ref, prefer)
+        if tracks.id == LIKES and local is not None:
+            check_likes_read(tracks, len(local.entries), self.likes_min_kept)
         if not tracks.complete and local is not None:
             tracks = self._with_unseen(tracks, local)
         if dry_run:

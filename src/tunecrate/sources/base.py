@@ -43,6 +43,11 @@ A source is built by its class method ``from_settings(settings)`` from the
 library's :class:`~tunecrate.core.settings.Settings`; it reads its own
 settings model with :meth:`~tunecrate.core.settings.Settings.section` and
 declares that model as ``settings_model``. Building is cheap and offline.
+
+A source may set the class attribute ``explicit = True`` (it is optional):
+the registry then uses it only when it is named (the user's choice, or the
+source a list was filled by), never as a fallback or a default. The browser
+source does, since it starts Chromium and may ask the user to log in.
 """
 
 from __future__ import annotations
