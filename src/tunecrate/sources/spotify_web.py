@@ -109,8 +109,9 @@ ARTIST_SEPARATOR = ",\u00a0"
 _NEXT_DATA = re.compile(r"""<script\b[^>]*\bid\s*=\s*["']__NEXT_DATA__["'][^>]*>(.*?)</script>""", re.S | re.I)
 _HASH_SETTING = "TUNECRATE_SPOTIFY_PARTNER_HASH"
 _USER_AGENT = "Mozilla/5.0 (compatible; tunecrate)"
-#: Seconds a list read for :meth:`SpotifyWebSource.snapshot` stays usable by the ``fetch`` that follows.
-_RECENT_S = 60.0
+#: Seconds a list read for :meth:`SpotifyWebSource.snapshot` stays usable by the ``fetch`` that follows it
+#: within the same sync (milliseconds later, normally); any older read is read again.
+_RECENT_S = 5.0
 #: Fields a partner row never has; fields an embed row never has.
 _PARTNER_NEVER = frozenset({"isrc", "release_date", "track_total"})
 _EMBED_ROW_NEVER = frozenset({"album", "album_artists", "track_number", "track_total", "disc_number",
@@ -520,7 +521,8 @@ class SpotifyWebSource:
         if reason or (status is not None and status != 200):
             raise NotFound(f"Spotify shows no public {what}: its embed page says {reason or status}{hint}")
         entity = _dig(props, "state", "data", "entity")
-        if not isinstance(entity, dict) or _text(entity.get("uri")) not in ("", f"spotify:{kind}:{entity_id}"):
+        # Not the uri: a track relinked for the market may carry another id; the link's id stays the track's.
+        if not isinstance(entity, dict) or _text(entity.get("type")) not in ("", kind):
             raise ServiceError(f"Spotify's embed page of {what} holds no {kind}")
         token = _dig(props, "state", "settings", "session", "accessToken")
         return _Embed(entity, token if isinstance(token, str) and token else None)
