@@ -336,12 +336,13 @@ def test_login_lacking_a_scope_asks_in_one_line_to_log_in_again(fake, tmp_path):
     fake.add_playlist(PLAYLIST, "Mine", [song(1)])
     token = fake.issue_user_token(scope="user-library-read")  # a login made before the playlist scopes
     source = source_for(fake, user_auth_manager=login(fake, tmp_path, token))
-    for read in (source.saved_tracks, lambda: source.playlist(PLAYLIST)):
+    for read, fallback in ((source.saved_tracks, False), (lambda: source.playlist(PLAYLIST), True)):
         with pytest.raises(AuthError) as caught:
             read()
         assert str(caught.value) == ("the Spotify login does not grant playlist-read-private, "
                                      "playlist-read-collaborative, which tunecrate now asks for: "
                                      "run `tunecrate login` again")
+        assert getattr(caught.value, "fallback", False) is fallback  # a public playlist can still be read
     assert not api_requests(fake)
 
 

@@ -383,10 +383,19 @@ class SpotifyApiSource:
         self._user_sp.set_auth(token_info["access_token"])
 
     def _playlist_reader(self, what: str) -> bool:
-        """Whether playlists are read with the user's login (there is one: it is made ready now)."""
+        """Whether playlists are read with the user's login (there is one: it is made ready now).
+
+        A login that cannot be used (a scope lacking, expired for good, refused) raises
+        :class:`SourceRefused` with the same one-line message, so that a public
+        playlist is still read by the next source while the user is asked to
+        log in again.
+        """
         if self._user_auth is None:
             return False
-        self._authorise_user(what)
+        try:
+            self._authorise_user(what)
+        except AuthError as exc:
+            raise SourceRefused(str(exc), exc.status) from exc
         return True
 
     def _client_for(self, user: bool) -> spotipy.Spotify:
