@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from standins.media import FaultyMediaServer
 from standins.spotify import FaultySpotify
+from standins.spotify_web import FaultySpotifyWeb
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
@@ -32,8 +33,9 @@ def media_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def world(media_cache):
-    """Running Spotify and media stand-ins."""
-    with StandIns(media_cache, spotify=FaultySpotify(), media=FaultyMediaServer()) as w:
+    """Running Spotify (Web API and public web pages, one catalogue) and media stand-ins."""
+    spotify = FaultySpotify()
+    with StandIns(media_cache, spotify=spotify, web=FaultySpotifyWeb(spotify), media=FaultyMediaServer()) as w:
         yield w
 
 

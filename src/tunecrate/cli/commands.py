@@ -7,6 +7,7 @@ imports this module.
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Optional
 
 import typer
@@ -18,11 +19,30 @@ from tunecrate.core.errors import TunecrateError
 # -- loading ----------------------------------------------------------------------
 
 
-def _run_load(method: str, ref: str, as_json: bool) -> None:
+class SpotifySource(str, Enum):
+    """Values of ``--source``: which Spotify source reads a link (``TUNECRATE_SPOTIFY_SOURCE``)."""
+
+    auto = "auto"
+    api = "api"
+    web = "web"
+
+
+def _source_option():
+    return typer.Option(
+        None, "--source", case_sensitive=False,
+        help="Spotify source: auto (the Web API when app credentials are set and it answers, else the public "
+             "web pages), api, or web [env TUNECRATE_SPOTIFY_SOURCE; default auto; sync: the one it was loaded from].")
+
+
+def _with_source(source: Optional[SpotifySource]) -> dict:
+    return {"spotify_source": source.value} if source is not None else {}
+
+
+def _run_load(method: str, ref: str, as_json: bool, source: Optional[SpotifySource]) -> None:
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import print_report
 
-    with open_library() as lib:
+    with open_library(**_with_source(source)) as lib:
         with LoadProgress(err_console()) as progress:
             report = getattr(lib, method)(ref, progress=progress.on_event)
     if as_json:
@@ -37,31 +57,38 @@ def _run_load(method: str, ref: str, as_json: bool) -> None:
 def track(
     url: str = typer.Argument(..., help="Spotify track URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    source: Optional[SpotifySource] = _source_option(),
 ) -> None:
     """Download one track into the library (kept until you remove it)."""
-    _run_load("load_track", url, as_json)
+    _run_load("load_track", url, as_json, source)
 
 
 @app.command()
 def album(
     url: str = typer.Argument(..., help="Spotify album URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    source: Optional[SpotifySource] = _source_option(),
 ) -> None:
     """Download every track of an album into the library."""
-    _run_load("load_album", url, as_json)
+    _run_load("load_album", url, as_json, source)
 
 
 @app.command()
 def playlist(
     url: str = typer.Argument(..., help="Spotify playlist URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    source: Optional[SpotifySource] = _source_option(),
 ) -> None:
     """Mirror a playlist: download its tracks and record its order.
 
-    Prints the playlist id, title and a summary: downloaded, already present,
-    unresolved, skipped and failed, with a reason for each failure.
+    A public playlist needs no Spotify app: without credentials (or when the
+    Web API refuses it) its public web pages are read. Prints the playlist
+    id, title and a summary: downloaded, already present, unresolved, skipped
+    and failed, with a reason for each failure.
+
+    Example: tunecrate playlist 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M'
     """
-    _run_load("load_playlist", url, as_json)
+    _run_load("load_playlist", url, as_json, source)
 
 
 # -- listing ----------------------------------------------------------------------
@@ -148,17 +175,21 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and change nothing."),
     keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Keep tracks no playlist needs any more."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    source: Optional[SpotifySource] = _source_option(),
 ) -> None:
     """Bring playlists in step with Spotify: download added tracks, record the new order, prune.
 
-    An unchanged playlist (same snapshot, every file present) costs one light request.
+    Each playlist is read from the source it was loaded from. An unchanged
+    playlist (same snapshot, every file present) costs one light request
+    through the Web API, or its embed page and one request per 100 entries
+    through the public web pages.
     """
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import print_sync
 
     if bool(target) == all_playlists:
         raise typer.BadParameter("give a playlist (or `likes`), or --all")
-    with open_library() as lib, LoadProgress(err_console()) as progress:
+    with open_library(**_with_source(source)) as lib, LoadProgress(err_console()) as progress:
         if all_playlists:
             results = lib.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress.on_event)
         else:
@@ -330,7 +361,7 @@ def delete_playlist(
 def login(
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the address to open."),
 ) -> None:
-    """Log in to Spotify so tunecrate can read your Liked Songs (PKCE, scope user-library-read)."""
+    """Log in to Spotify so tunecrate can read your Liked Songs and your own and collaborative playlists (PKCE)."""
     with open_library() as lib:
         result = lib.login(open_browser=not no_browser)
     typer.echo(f"logged in (scope {result.scope}); token saved to {lib.token_path}")
@@ -350,9 +381,10 @@ def logout() -> None:
 def demo(
     keep_serving: bool = typer.Option(False, "--serve", help="Keep the stand-in servers running until Ctrl-C."),
 ) -> None:
-    """Run the main job offline: loopback Spotify and media stand-ins, then mirror the demo playlist.
+    """Run the main job offline: mirror a public playlist of more than 100 entries, with no Spotify app.
 
-    Uses the real spotipy → yt-dlp → ffmpeg → mutagen path; only the hosts are local.
+    Loopback stand-ins play Spotify's public web pages and the media host; the
+    real httpx → yt-dlp → ffmpeg → mutagen path runs, only the hosts are local.
     """
     import time
 
@@ -362,21 +394,23 @@ def demo(
     from tunecrate.library.library import Library
 
     console = err_console()
+    shown = 10
     with demo_world(storage_root=state.storage, data_root=state.data) as world:
-        console.print(f"Spotify stand-in at {world.world.spotify.api_url}, media at {world.world.media.base_url}")
+        console.print(f"Spotify's public web pages at {world.world.web.web_url} (no app credentials set), "
+                      f"media at {world.world.media.base_url}", markup=False, highlight=False)
         with Library(world.settings) as lib:
             pinned = world.pin_sources(lib)
-            console.print(f"Pinned {pinned} demo tracks to their audio; mirroring {world.catalogue.playlist_url}")
+            console.print(f"Pinned {pinned} demo tracks to their audio; mirroring {world.playlist.url}",
+                          markup=False, highlight=False)
             with LoadProgress(console) as progress:
-                report = lib.load_playlist(world.catalogue.playlist_url, progress=progress.on_event)
+                report = lib.load_playlist(world.playlist.url, progress=progress.on_event)
             print_report(report)
-            doc = lib.playlist(world.catalogue.playlist_id)
-            print_tracks(doc.tracks, title=doc.title, numbered=True)
-            console.print(f"Files are under {world.settings.storage_root / 'tracks'}; "
-                          f"catalogue at {world.settings.database_path}")
-            for item in doc.tracks:
-                if item.path:
-                    console.print(f"  {item.path}", markup=False, highlight=False)
+            doc = lib.playlist(world.playlist.playlist_id)
+            print_tracks(doc.tracks[:shown], title=f"{doc.title}: the first {shown} of {doc.track_count}",
+                         numbered=True)
+            console.print(f"All of it: tunecrate playlist-local {doc.playlist_id}. Files are under "
+                          f"{world.settings.storage_root / 'tracks'}; catalogue at {world.settings.database_path}",
+                          markup=False, highlight=False)
         if keep_serving:
             console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell:")
             for name, value in world.environment().items():

@@ -27,15 +27,15 @@ def print_report(report: LoadReport) -> None:
 
 
 def _print_details(report: LoadReport) -> None:
-    """Each failure with its reason, each skipped source entry, each warning."""
+    """Each failure with its reason, each skipped source entry, each warning: one line each, however long."""
     out = _console
     for f in report.failures:
-        out.print(f"  {f.status}: {f.title} ({f.track_id}): {f.reason}", markup=False)
+        out.print(f"  {f.status}: {f.title} ({f.track_id}): {f.reason}", markup=False, soft_wrap=True)
     for entry in report.skipped_entries:
         name = f" {entry.name!r}" if entry.name else ""
-        out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False)
+        out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False, soft_wrap=True)
     for warning in report.warnings:
-        out.print(f"  warning: {warning}", markup=False)
+        out.print(f"  warning: {warning}", markup=False, soft_wrap=True)
 
 
 def print_tracks(rows: Sequence[TrackRecord], title: str | None = None, numbered: bool = False) -> None:

@@ -1238,8 +1238,10 @@ class SmartSession:
             expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.expires_at)) \
                 if state.expires_at else "?"
             login = f"logged in (token until {expires}; refreshed as needed)"
+        elif state.missing_scopes:
+            login = f"log in again: the login lacks {', '.join(state.missing_scopes)}"
         else:
-            login = "not logged in (needed for Liked Songs only)"
+            login = "not logged in (needed for Liked Songs and your private playlists only)"
         grid.add_row("Spotify login", login)
         return Panel(grid, box=box.ROUNDED)
 

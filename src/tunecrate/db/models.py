@@ -77,14 +77,27 @@ class Track(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def set_info(self, info: TrackInfo) -> None:
-        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
+        """Store the metadata of ``info``.
+
+        A field the source could not fill (named in ``info.missing``) keeps the
+        value stored before, if there is one, and is then no longer missing:
+        an ISRC the Web API gave survives a later read of the public web
+        pages. A cover URL the source lost keeps the old one.
+        """
+        missing = set(info.missing)
         for name in _INFO_FIELDS:
+            if name == "missing":
+                continue
             value = getattr(info, name)
+            if name in missing and getattr(self, name, None) not in (None, "", [], 0):
+                missing.discard(name)
+                continue
             if name in _LIST_FIELDS:
-                value = sorted(value) if name == "missing" else list(value)
+                value = list(value)
             elif name == "cover_url":
                 value = value or self.cover_url
             setattr(self, name, value)
+        self.missing = sorted(missing)
 
     def info(self) -> TrackInfo:
         """The :class:`TrackInfo` this row stores."""

@@ -1,9 +1,11 @@
 """``tunecrate demo``: the main job, end to end, with only the hosts made local.
 
-:func:`demo_world` starts the stand-ins, puts the demo catalogue on them and
-yields a :class:`Demo` whose settings point a library at them; the CLI's
-``demo`` command then loads and shows the result through the library, as a
-user's own program would.
+:func:`demo_world` starts the stand-ins, puts a public playlist of more than
+100 entries on them and yields a :class:`Demo` whose settings point a library
+at them with no Spotify app credentials, as a new user starts: the playlist
+is read from its public web pages (the embed page, then the partner API's
+pages of 100). The CLI's ``demo`` command then loads and shows the result
+through the library, as a user's own program would.
 """
 
 from __future__ import annotations
@@ -16,32 +18,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunecrate.core.settings import Settings
-from tunecrate.demo.world import DemoCatalogue, StandIns, build_demo_catalogue
+from tunecrate.demo.world import PublicPlaylist, StandIns, build_public_playlist
 
 if TYPE_CHECKING:
     from tunecrate.library.library import Library
 
-__all__ = ["Demo", "demo_world"]
+__all__ = ["DEMO_PLAYLIST_SIZE", "Demo", "demo_world"]
+
+#: Tracks in the demo's public playlist (it also holds four entries that are not tracks).
+DEMO_PLAYLIST_SIZE = 108
 
 
 @dataclass
 class Demo:
-    """The running stand-ins (``world``), what is on them (``catalogue``), and ``settings`` that
-    point a library at them."""
+    """The running stand-ins (``world``), the public playlist on them (``playlist``), and ``settings``
+    that point a library at them without Spotify credentials."""
 
     world: StandIns
-    catalogue: DemoCatalogue
+    playlist: PublicPlaylist
     settings: Settings
 
     def pin_sources(self, library: Library) -> int:
-        """Pin every demo track to its audio on the media stand-in; return how many."""
-        for track_id, url in self.catalogue.sources.items():
+        """Pin every track of the playlist to its audio on the media stand-in; return how many."""
+        for track_id, url in self.playlist.sources.items():
             library.match_set(track_id, url)
-        return len(self.catalogue.sources)
+        return len(self.playlist.sources)
 
     def environment(self) -> dict[str, str]:
         """The environment variables that point another process at the stand-ins."""
-        return self.world.environment()
+        return self.world.environment(credentials=False)
 
 
 @contextmanager
@@ -53,6 +58,7 @@ def demo_world(*, storage_root: Path | None, data_root: Path | None) -> Iterator
     tracks`` shows the result afterwards.
     """
     with tempfile.TemporaryDirectory(prefix="tunecrate-demo-") as work, StandIns(Path(work)) as world:
-        catalogue = build_demo_catalogue(world)
-        settings = Settings.load(storage_root=storage_root, data_root=data_root, **world.settings_overrides())
-        yield Demo(world, catalogue, settings)
+        playlist = build_public_playlist(world, size=DEMO_PLAYLIST_SIZE)
+        settings = Settings.load(environ={}, storage_root=storage_root, data_root=data_root,
+                                 **world.settings_overrides(credentials=False))
+        yield Demo(world, playlist, settings)

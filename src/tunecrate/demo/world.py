@@ -1,4 +1,5 @@
-"""The offline world: loopback Spotify and media stand-ins, generated audio, a demo catalogue.
+"""The offline world: loopback Spotify (Web API and public pages) and media stand-ins, generated audio,
+the demo catalogues.
 
 ``tunecrate demo`` runs the main job inside it, and the tests reuse it (with
 the servers of ``tests/standins``)::
@@ -14,6 +15,7 @@ JPEGs. Nothing here is copied from anywhere: all of it is synthesised.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from tunecrate.demo.media_server import MediaServer
 from tunecrate.demo.spotify_server import (
     FakeSpotify, fake_id, make_album, make_episode, make_local_track, make_track,
 )
+from tunecrate.demo.spotify_web_server import FakeSpotifyWeb
 from tunecrate.media.ffmpeg import find_ffmpeg
 
 
@@ -58,44 +61,55 @@ def generate_cover(ffmpeg: str, dest: Path, color: str, size: int = 640) -> Path
 
 
 class StandIns:
-    """Starts a :class:`FakeSpotify` and a :class:`MediaServer` (or the given servers, not started
-    yet); generates media under ``work_dir``."""
+    """Starts a :class:`FakeSpotify`, a :class:`FakeSpotifyWeb` showing its catalogue and a
+    :class:`MediaServer` (or the given servers, not started yet); generates media under ``work_dir``."""
 
     def __init__(self, work_dir: Path, ffmpeg: str | None = None, *, spotify: FakeSpotify | None = None,
-                 media: MediaServer | None = None) -> None:
+                 web: FakeSpotifyWeb | None = None, media: MediaServer | None = None) -> None:
         self.work_dir = Path(work_dir)
         self.ffmpeg = ffmpeg or find_ffmpeg()
         self.spotify = spotify or FakeSpotify()
+        self.web = web or FakeSpotifyWeb(self.spotify)
         self.media = media or MediaServer()
 
     def __enter__(self) -> "StandIns":
         self.spotify.start()
+        self.web.start()
         self.media.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.spotify.stop()
+        self.web.stop()
         self.media.stop()
 
-    def settings_overrides(self) -> dict:
-        """Settings that point tunecrate at the stand-ins, as :meth:`Settings.load` overrides."""
-        return {
-            "spotify_client_id": self.spotify.client_id,
-            "spotify_client_secret": self.spotify.client_secret,
+    def settings_overrides(self, *, credentials: bool = True) -> dict:
+        """Settings that point tunecrate at the stand-ins, as :meth:`Settings.load` overrides;
+        without ``credentials`` no Spotify app is configured (the public web pages are read)."""
+        overrides = {
             "spotify_api_url": self.spotify.api_url,
             "spotify_accounts_url": self.spotify.accounts_url,
+            "spotify_web_url": self.web.web_url,
+            "spotify_partner_url": self.web.partner_url,
             "providers": (),
         }
+        if credentials:
+            overrides.update(spotify_client_id=self.spotify.client_id,
+                             spotify_client_secret=self.spotify.client_secret)
+        return overrides
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, *, credentials: bool = True) -> dict[str, str]:
         """The same settings as environment variables (for subprocesses)."""
-        return {
-            "SPOTIPY_CLIENT_ID": self.spotify.client_id,
-            "SPOTIPY_CLIENT_SECRET": self.spotify.client_secret,
+        env = {
             "TUNECRATE_SPOTIFY_API_URL": self.spotify.api_url,
             "TUNECRATE_SPOTIFY_ACCOUNTS_URL": self.spotify.accounts_url,
+            "TUNECRATE_SPOTIFY_WEB_URL": self.web.web_url,
+            "TUNECRATE_SPOTIFY_PARTNER_URL": self.web.partner_url,
             "TUNECRATE_PROVIDERS": "none",
         }
+        if credentials:
+            env.update(SPOTIPY_CLIENT_ID=self.spotify.client_id, SPOTIPY_CLIENT_SECRET=self.spotify.client_secret)
+        return env
 
     def audio(self, name: str, seconds: float, frequency: int) -> str:
         """Generate (once) and serve a WebM/Opus tone; return its URL."""
@@ -166,3 +180,80 @@ def build_demo_catalogue(world: StandIns, prefix: str = "demo") -> DemoCatalogue
                                description="Synthesised tones, mirrored offline.",
                                images=world.images(f"{prefix}-playlist-cover", "0x3050ff"))
     return DemoCatalogue(playlist_id, album_id, [t["id"] for t in tracks], sources)
+
+
+#: What the public playlist's invented names are made of.
+_ADJECTIVES = ("Silent", "Electric", "Paper", "Velvet", "Neon", "Hollow", "Golden", "Distant", "Quiet", "Static",
+               "Loose", "Midnight")
+_NOUNS = ("Harbour", "Signal", "Garden", "Engine", "Mirror", "Weather", "Circuit", "Lantern", "River", "Orbit")
+_ARTISTS = ("The Null Routes", "Ada Byte", "Port 8080", "Sine Wave Club", "Kernel Panic", "Lo-Fi Loopback",
+            "The Checksums", "Mira Packet", "DJ Timeout", "Ümlaut")
+#: Distinct tones (Hz) the public playlist's tracks share, each ``_PUBLIC_SECONDS`` long.
+_PUBLIC_TONES = (262, 294, 330, 349, 392, 440, 494, 523, 587, 659, 698, 784)
+_PUBLIC_SECONDS = 4
+
+
+@dataclass
+class PublicPlaylist:
+    """Ids of what :func:`build_public_playlist` put on the stand-ins: ``track_ids`` in playlist order,
+    ``album_ids``, and each track's audio URL in ``sources``."""
+
+    playlist_id: str
+    title: str
+    track_ids: list[str]
+    album_ids: list[str]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"https://open.spotify.com/playlist/{self.playlist_id}?si=demo"
+
+
+def build_public_playlist(world: StandIns, prefix: str = "public", size: int = 120, *,
+                          private_to_other: bool = True) -> PublicPlaylist:
+    """Put a public playlist of ``size`` tracks, by another user, on the stand-ins; serve audio and covers.
+
+    The tracks come from albums of six (each with its own cover) and are
+    listed out of album order; between them sit one of each entry that is not
+    a track (null, a local file, a podcast episode, an unavailable track).
+    With ``private_to_other`` the Web API stand-in refuses its items (403),
+    as Spotify does for a development-mode app; its public web pages show it.
+    Audio: :data:`_PUBLIC_TONES` tones of :data:`_PUBLIC_SECONDS` seconds,
+    shared round-robin, generated once.
+    """
+    per_album = 6
+    albums, tracks, sources = [], [], {}
+    for a in range(-(-size // per_album)):
+        album_id = fake_id(f"{prefix}:album:{a}")
+        name = f"{_ADJECTIVES[a % len(_ADJECTIVES)]} {_NOUNS[(a * 7) % len(_NOUNS)]}"
+        artist = _ARTISTS[a % len(_ARTISTS)]
+        count = min(per_album, size - a * per_album)
+        album = make_album(album_id, name, [artist], release_date=f"{2000 + a % 27}-{1 + a % 12:02d}-15",
+                           total_tracks=count,
+                           images=world.images(f"{prefix}-album-{a}", f"0x{(a * 2654435761) % 0xFFFFFF:06x}"))
+        songs = []
+        for n in range(count):
+            index = a * per_album + n
+            guest = [_ARTISTS[(a + n + 3) % len(_ARTISTS)]] if n % 4 == 3 else []
+            track_id = fake_id(f"{prefix}:track:{index}")
+            songs.append(make_track(track_id, f"{_NOUNS[(index * 3) % len(_NOUNS)]} No. {index + 1}",
+                                    [artist, *guest], album, duration_ms=_PUBLIC_SECONDS * 1000,
+                                    isrc=f"QZDB{26:02d}{index:05d}", track_number=n + 1, explicit=index % 9 == 0))
+            tone = _PUBLIC_TONES[index % len(_PUBLIC_TONES)]
+            sources[track_id] = world.audio(f"{prefix}-tone-{tone}", _PUBLIC_SECONDS, tone)
+        world.spotify.add_album(album, songs)
+        albums.append(album_id)
+        tracks.extend(songs)
+    order = sorted(tracks, key=lambda t: hashlib.sha1(t["id"].encode()).digest())
+    entries: list[dict | None] = list(order)
+    gone = make_album(fake_id(f"{prefix}:gone"), "Gone", ["Nobody"])
+    for position, extra in ((3, None), (40, make_local_track("My Own Recording", ["Me"])),
+                            (105, make_episode(fake_id(f"{prefix}:episode"), "A Podcast Episode")),
+                            (110, make_track(None, "Gone From Spotify", ["Nobody"], gone))):
+        entries.insert(min(position, len(entries)), extra)
+    playlist_id = fake_id(f"{prefix}:playlist")
+    title = f"Public Loopback {size}"
+    world.spotify.add_playlist(playlist_id, title, entries, owner="someone-else", private_to_other=private_to_other,
+                               description=f"{size} synthesised tracks, public on the web pages.",
+                               images=world.images(f"{prefix}-playlist-cover", "0xff8800"))
+    return PublicPlaylist(playlist_id, title, [t["id"] for t in order], albums, sources)

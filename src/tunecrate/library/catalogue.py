@@ -216,7 +216,8 @@ class Catalogue:
         )
 
     def needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
-        """The distinct tracks that are not downloaded with their file present (or whose pin changed)."""
+        """The distinct tracks that are not downloaded with their file present (or whose pin changed),
+        as their rows hold them (a field this source lacks keeps what an earlier one gave)."""
         unique = {t.track_id: t for t in tracks}
         with Session(self.engine) as session:
             rows = {r.track_id: r for r in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
@@ -228,7 +229,7 @@ class Catalogue:
             row = rows.get(track_id)
             if row is None or not self.file_present(row.status, row.path) \
                     or (track_id in pins and pins[track_id] != row.source_url):
-                todo.append(track)
+                todo.append(row.info() if row is not None else track)
         return todo
 
     def orphans_after(self, candidates: set[str], playlist_id: str | None) -> list[str]:

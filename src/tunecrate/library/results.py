@@ -265,12 +265,17 @@ class MusicFolder(_Json):
 
 @dataclass(frozen=True)
 class LoginState(_Json):
-    """The stored Spotify login, read without a request: ``expires_at`` in epoch seconds."""
+    """The stored Spotify login, read without a request: ``expires_at`` in epoch seconds;
+    ``missing_scopes`` lists the scopes tunecrate asks for that the login lacks (log in again)."""
 
     logged_in: bool
     expires_at: int | None
     scope: str | None
     path: str
+    missing_scopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "missing_scopes", tuple(self.missing_scopes))
 
 
 @dataclass(frozen=True)

@@ -221,9 +221,18 @@ class SyncEngine:
         raise AssertionError("unreachable")
 
     def snapshot(self, ref: Reference, source_name: str | None) -> str | None:
-        """The list's current snapshot from the source it was loaded from."""
+        """The list's current snapshot from the source it was loaded from (the first suitable one).
+
+        ``None`` when that source is refused in a way another may get past:
+        the :meth:`read` that follows then falls back, and says so.
+        """
         sources = self.sources.for_reference(ref, source_name)
-        return sources[0].snapshot(ref)
+        try:
+            return sources[0].snapshot(ref)
+        except TunecrateError as exc:
+            if getattr(exc, "fallback", False) and len(sources) > 1:
+                return None
+            raise
 
     # -- loading -------------------------------------------------------------------------
 

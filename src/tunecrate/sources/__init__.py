@@ -30,6 +30,7 @@ __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
 #: Source name → ``"module:Class"``, in the order they are tried.
 SOURCES: dict[str, str] = {
     "spotify-api": "tunecrate.sources.spotify_api:SpotifyApiSource",
+    "spotify-web": "tunecrate.sources.spotify_web:SpotifyWebSource",
     "spotify-browser": "tunecrate.sources.spotify_browser:SpotifyBrowserSource",
 }
 

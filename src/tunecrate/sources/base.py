@@ -29,7 +29,10 @@ Contract of :meth:`Source.fetch` (the result dict of this protocol):
 
 :meth:`Source.snapshot` must be cheap (one or two requests, no entries read):
 a sync whose stored snapshot equals it, and whose files are all present,
-does nothing else.
+does nothing else. A service without snapshot ids may answer a digest of
+the ordered track ids instead, read as cheaply as it can (the public web
+pages: one request per 100 entries), and keep that list for the
+:meth:`Source.fetch` that follows when the digest changed.
 
 Errors (:mod:`tunecrate.core.errors`): :class:`InvalidReference` for a
 reference the source cannot use, :class:`NotFound`, :class:`AuthError`,

@@ -77,6 +77,7 @@ from ..core.ids import LIKES, Reference
 from ..core.settings import SettingsModel, setting
 from ..core.types import SkippedEntry, TrackInfo, TrackList
 from .spotify_login import checked_url
+from .spotify_web import DEFAULT_WEB_URL, SpotifyWebSettings
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -86,7 +87,6 @@ if TYPE_CHECKING:
 __all__ = ["BrowserBinaries", "LikedSongsRead", "SpotifyBrowserSettings", "SpotifyBrowserSource",
            "display_available", "find_binaries", "profile_path", "read_liked_songs", "start_browser"]
 
-DEFAULT_WEB_URL = "https://open.spotify.com"
 #: The web player's path of Liked Songs.
 LIKED_SONGS_PATH = "/collection/tracks"
 #: The cookie the web player keeps a login in.
@@ -116,10 +116,9 @@ _NEVER_IN_ROWS = frozenset({"album_artists", "track_number", "track_total", "dis
 
 
 class SpotifyBrowserSettings(SettingsModel):
-    """How the browser source reaches the web player, and which programs it runs."""
+    """Which programs the browser source runs (the web player's address is the web source's
+    ``spotify_web_url``, :class:`~tunecrate.sources.spotify_web.SpotifyWebSettings`)."""
 
-    spotify_web_url: str = setting(DEFAULT_WEB_URL, env="TUNECRATE_SPOTIFY_WEB_URL",
-                                   help="Spotify's web player and embed pages")
     chromium: str | None = setting(None, env="TUNECRATE_CHROMIUM",
                                    help="the Chromium (or Chrome) binary (default: chromium on PATH)")
     chromedriver: str | None = setting(None, env="TUNECRATE_CHROMEDRIVER",
@@ -548,7 +547,8 @@ class SpotifyBrowserSource:
     @classmethod
     def from_settings(cls, settings: Settings) -> SpotifyBrowserSource:
         s = settings.section(SpotifyBrowserSettings)
-        return cls(web_url=s.spotify_web_url, profile=profile_path(settings.data_root), chromium=s.chromium,
+        return cls(web_url=settings.section(SpotifyWebSettings).spotify_web_url,
+                   profile=profile_path(settings.data_root), chromium=s.chromium,
                    chromedriver=s.chromedriver, download_root=settings.data_root / "webdriver",
                    headless=s.browser_headless, login_timeout_s=s.browser_login_timeout,
                    page_timeout_s=s.browser_page_timeout, proxy=settings.proxy)
