@@ -38,6 +38,14 @@ _INFO_FIELDS = tuple(f.name for f in dataclass_fields(TrackInfo) if f.name != "t
 _LIST_FIELDS = ("artists", "album_artists", "missing")
 
 
+def _known(name: str, value: object) -> bool:
+    """Whether a row's value of field ``name`` says something: a duration of 0 and an explicit flag
+    of False are the defaults of a new row, so they say nothing."""
+    if name in ("duration_ms", "explicit"):
+        return bool(value)
+    return value not in (None, "", [], ())
+
+
 class Track(SQLModel, table=True):
     """One track of the library, keyed by its track id (the Spotify track id for Spotify tracks).
 
@@ -77,11 +85,25 @@ class Track(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def set_info(self, info: TrackInfo) -> None:
-        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
+        """Store the metadata of ``info``.
+
+        A field the source could not fill (in ``info.missing``) keeps the
+        value this row already knows (an export row names one artist and no
+        duration; the row read from the Web API knows them all), and stays
+        in ``missing`` only when the row did not know it either. A cover URL
+        the source lost keeps the old one.
+        """
+        row_missing = set(self.missing or ())
+        kept = {name for name in info.missing
+                if name in _INFO_FIELDS and name not in row_missing and _known(name, getattr(self, name))}
         for name in _INFO_FIELDS:
+            if name in kept:
+                continue
             value = getattr(info, name)
-            if name in _LIST_FIELDS:
-                value = sorted(value) if name == "missing" else list(value)
+            if name == "missing":
+                value = sorted(set(value) - kept)
+            elif name in _LIST_FIELDS:
+                value = list(value)
             elif name == "cover_url":
                 value = value or self.cover_url
             setattr(self, name, value)

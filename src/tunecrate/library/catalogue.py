@@ -246,11 +246,14 @@ class Catalogue:
 
     # -- writing (the caller holds the write lock) -------------------------------------------
 
-    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> None:
-        """Insert or refresh metadata rows; status, file and source are kept."""
+    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> dict[str, TrackInfo]:
+        """Insert or refresh metadata rows; status, file and source are kept, and so is what a row
+        knows that the source could not fill (:meth:`Track.set_info`). Returns each track's
+        metadata as stored now, by track id."""
         unique = {t.track_id: t for t in tracks}
+        stored: dict[str, TrackInfo] = {}
         if not unique:
-            return
+            return stored
         with Session(self.engine) as session:
             existing = {row.track_id: row for row in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
             for track in unique.values():
@@ -259,7 +262,9 @@ class Catalogue:
                 row.added_directly = row.added_directly or added_directly
                 row.updated_at = utcnow()
                 session.add(row)
+                stored[track.track_id] = row.info()
             session.commit()
+        return stored
 
     def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None) -> None:
         """Record a playlist and its ordered entries in one transaction.

@@ -28,6 +28,8 @@ __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
 #: Source name → ``"module:Class"``, in the order they are tried.
 SOURCES: dict[str, str] = {
     "spotify-api": "tunecrate.sources.spotify_api:SpotifyApiSource",
+    "spotify-export": "tunecrate.sources.spotify_export:SpotifyExportSource",
+    "exportify": "tunecrate.sources.exportify:ExportifySource",
 }
 
 
