@@ -97,10 +97,7 @@ class Member:
     def read_bytes(self) -> bytes:
         """The whole content. Raises :class:`InvalidFile` past :data:`MAX_MEMBER_BYTES` or when unreadable."""
         with self.open() as stream:
-            data = stream.read(MAX_MEMBER_BYTES + 1)
-        if len(data) > MAX_MEMBER_BYTES:
-            raise InvalidFile(f"{self.where} is larger than {MAX_MEMBER_BYTES // 2**20} MiB: not an export file")
-        return data
+            return stream.read()  # in chunks: the stream itself stops past the bound
 
     def open(self) -> IO[bytes]:
         """A binary stream of the content (close it). Raises :class:`InvalidFile` when it cannot be read."""
