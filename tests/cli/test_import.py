@@ -97,24 +97,27 @@ def test_second_import_of_a_changed_export_syncs_it(cli, demo, roots, world, tmp
     assert [item["up_to_date"] for item in report["lists"]] == [True, True, True]
     assert len(world.media.requests) == media
 
-    # Road Trip: track 3 removed, 0 and 1 swapped, 2 added; likes lose track 4 and gain 5; the twin is unchanged.
-    newer = write_folder(tmp_path / "new", _export(demo, order=(1, 0, 2), likes=(0, 1, 2, 5)))
+    # Road Trip: track 3 leaves (for likes), 0 and 1 swap, 2 comes in; likes lose track 4 and gain 3 and 5
+    # (5 is also the twin's, which is unchanged).
+    newer = write_folder(tmp_path / "new", _export(demo, order=(1, 0, 2), likes=(0, 1, 2, 3, 5)))
     dry = cli("import", str(newer), "--dry-run")
     assert dry.exit_code == 0 and "dry run: would download 0 track(s)" in dry.stdout
     assert f"- Offline Forever ({demo.track_ids[3]}) from #1" in dry.stdout
+    plans = [item["plan"] for item in json.loads(cli("import", str(newer), "--dry-run", "--json").stdout)["lists"]]
+    assert [p["prune"] for p in plans] == [[], [], [demo.track_ids[4]]]  # track 3 stays: likes will list it
     assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[i] for i in (3, 0, 1)]  # dry run changed nothing
 
     result = cli("import", str(newer), "--json")
     assert result.exit_code == 0, result.output
     road, twin, likes = json.loads(result.stdout)["lists"]
     assert (road["added"], road["removed"], road["moved"], road["kept"]) == (1, 1, 1, 2)
-    assert twin["up_to_date"] and (likes["added"], likes["removed"]) == (1, 1)
-    assert set(road["pruned"]) | set(likes["pruned"]) == {demo.track_ids[3], demo.track_ids[4]}
+    assert twin["up_to_date"] and (likes["added"], likes["removed"]) == (2, 1)
+    assert road["pruned"] == [] and likes["pruned"] == [demo.track_ids[4]]
     assert set(_playlists(cli)) == {playlist_id("Road Trip", 1), playlist_id("Road Trip", 2), "likes"}
     assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[i] for i in (1, 0, 2)]
-    assert _order(cli, "likes") == [demo.track_ids[i] for i in (0, 1, 2, 5)]
-    assert not _track_file(roots, demo.track_ids[3]).exists() and not _track_file(roots, demo.track_ids[4]).exists()
-    assert _track_file(roots, demo.track_ids[5]).exists()  # still in the twin and now in likes
+    assert _order(cli, "likes") == [demo.track_ids[i] for i in (0, 1, 2, 3, 5)]
+    assert not _track_file(roots, demo.track_ids[4]).exists()
+    assert _track_file(roots, demo.track_ids[3]).exists()  # moved from Road Trip to likes in the same import
     assert len(world.media.requests) == media  # every track it keeps was already there
 
 

@@ -137,6 +137,13 @@ def _distinct(tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
     return list({t.track_id: t for t in tracks}.values())
 
 
+def _keep_listed(pairs: Sequence[tuple[TrackList, LocalPlaylist | None]], plans: Sequence[SyncPlan]) -> None:
+    """Drop from each plan's ``prune`` the tracks another list of the same run will list."""
+    listed = {t.track_id for tracks, _ in pairs for t in tracks.entries}
+    for plan in plans:
+        plan.prune = [t for t in plan.prune if t not in listed]
+
+
 def _union(pairs: Sequence[tuple[TrackList, LocalPlaylist | None]]) -> TrackList:
     """Every entry of the lists of ``pairs`` as one list (for counts over distinct tracks)."""
     return TrackList(kind="import", id="import", title="import",
@@ -365,6 +372,7 @@ class SyncEngine:
                     skipped_entries=list(tracks.skipped), dry_run=True, source=tracks.source,
                     warnings=list(tracks.warnings),
                     plan=self._plan(tracks, local, self.catalogue.needing_fetch(tracks.entries))))
+            _keep_listed(pairs, [r.plan for r in reports])
             return reports, {}
         with self._writing():
             job_id = self.jobs.start(*job)
@@ -376,6 +384,7 @@ class SyncEngine:
             wanted = {t.track_id for t in todo}
             plans = [self._plan(tracks, local, [t for t in _distinct(tracks.entries) if t.track_id in wanted])
                      for tracks, local in pairs]
+            _keep_listed(pairs, plans)
             outcomes = self._run(todo, progress, cancel) if todo else {}
             for tracks, _ in pairs:
                 self.catalogue.write_playlist(tracks)
