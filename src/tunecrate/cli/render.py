@@ -104,6 +104,8 @@ def print_sync(report: LoadReport) -> None:
         out.print(f"would download {len(plan.fetch)} track(s), would remove {len(plan.prune)} "
                   f"track(s) no playlist needs", markup=False)
         out.print(sync_line(report), markup=False)
+        for warning in report.warnings:
+            out.print(f"  warning: {warning}", markup=False)
         return
     out.print(sync_line(report), markup=False)
     if plan.moved:
