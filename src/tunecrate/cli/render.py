@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tunecrate.core.text import format_duration
-from tunecrate.library.results import SUMMARY_KEYS, DecisionRecord, LoadReport, PlaylistSummary, TrackRecord
+from tunecrate.library.results import (
+    SUMMARY_KEYS, DecisionRecord, ImportReport, LoadReport, PlaylistSummary, TrackRecord,
+)
 
 _console = Console(highlight=False)
 
@@ -102,6 +104,8 @@ def print_sync(report: LoadReport) -> None:
         out.print(f"would download {len(plan.fetch)} track(s), would remove {len(plan.prune)} "
                   f"track(s) no playlist needs", markup=False)
         out.print(sync_line(report), markup=False)
+        for warning in report.warnings:
+            out.print(f"  warning: {warning}", markup=False)
         return
     out.print(sync_line(report), markup=False)
     if plan.moved:
@@ -109,3 +113,18 @@ def print_sync(report: LoadReport) -> None:
     _print_details(report)
     if report.pruned:
         out.print(f"  removed {len(report.pruned)} track(s) no playlist needs", markup=False)
+
+
+def print_import(report: ImportReport) -> None:
+    """An import: each list as a sync prints it, then the totals over distinct tracks and the notes."""
+    out = _console
+    out.print(f"import {report.path} ({report.source}): {len(report.lists)} list(s), {report.tracks} track(s), "
+              f"{report.skipped_entries} skipped entr{'y' if report.skipped_entries == 1 else 'ies'}", markup=False)
+    for item in report.lists:
+        print_sync(item)
+    if report.dry_run:
+        out.print(f"dry run: would download {report.fetch} track(s)", markup=False)
+    else:
+        out.print(f"total: {summary_line(report.counts)}", markup=False)
+    for warning in report.warnings:
+        out.print(f"warning: {warning}", markup=False)

@@ -57,6 +57,9 @@ def print_match(item: dict) -> None:
     out.print(escape(f"{item.title or '?'} — {', '.join(item.artists) or '?'} ({item.track_id})"))
     out.print(escape(f"album: {item.album or '?'}  duration: {_time(item.duration_ms)}  "
                      f"isrc: {item.isrc or '—'}  status: {item.status}"))
+    if item.missing:
+        known = [m for m in _MISSING_LABELS if m in item.missing] + sorted(set(item.missing) - set(_MISSING_LABELS))
+        out.print(escape("not in its source: " + ", ".join(_MISSING_LABELS.get(m, m) for m in known)))
     if item.reason:
         out.print(escape(f"reason: {item.reason}"))
     out.print(escape(f"current: {_choice_line(item)}"))
@@ -70,7 +73,10 @@ def print_match(item: dict) -> None:
     table.add_column("Provider", no_wrap=True)
     table.add_column("Time (Δ s)", justify="right", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
-    for component in ("title", "artist", "duration", "version", "verified"):
+    shown = ["title", "artist", "duration", "version", "verified"]
+    if any("unchecked" in (c.components or {}) for c in item.candidates):
+        shown.insert(4, "unchecked")
+    for component in shown:
         table.add_column(component, justify="right", no_wrap=True)
     table.add_column("ISRC", no_wrap=True)
     for c in item.candidates:
@@ -83,17 +89,25 @@ def print_match(item: dict) -> None:
             f"{'*' if c.chosen else ''}{c.index + 1}", title, escape(c.artist or ""),
             escape(c.provider or ""), f"{_time(c.duration_ms)} ({_delta(c.duration_delta_s)})",
             f"{c.score or 0:.2f}",
-            *(_component(comp.get(k)) for k in ("title", "artist", "duration", "version", "verified")),
+            *(_component(comp.get(k, 0.0 if k == "unchecked" and "title" in comp else None)) for k in shown),
             escape(isrc),
         )
     out.print(table)
     out.print("accept one with `tunecrate match accept TRACK N`, or pin your own with `tunecrate match set`")
 
 
+#: How ``match show`` names the fields a source left out.
+_MISSING_LABELS = {"duration_ms": "duration", "artists": "artists after the first", "isrc": "ISRC",
+                   "album": "album", "album_artists": "album artists", "release_date": "release date",
+                   "track_number": "track number", "track_total": "track total", "disc_number": "disc number",
+                   "explicit": "explicit flag", "cover_url": "cover"}
+
+
 def _component(value: float | None) -> str:
-    """A score component for display: ``+0.35``, ``-0.25``, ``0`` (``""`` when absent)."""
+    """A score component for display: ``+0.35``, ``-0.25``, ``0`` (``"—"`` when absent: the track
+    could not be compared on it)."""
     if value is None:
-        return ""
+        return "—"
     return "0" if abs(value) < 0.005 else f"{value:+.2f}"
 
 

@@ -9,6 +9,7 @@ traceback for these.
 
     TunecrateError
     ├── InvalidReference        a URL, URI or id that cannot be parsed
+    ├── InvalidFile             an input file (an export) that is malformed or of an unknown kind
     ├── NotFound                an id the service does not know (HTTP 404)
     ├── ConfigurationError      missing credentials, bad settings
     ├── ServiceError            a service answered with an error
@@ -34,6 +35,12 @@ class TunecrateError(Exception):
 
 class InvalidReference(TunecrateError):
     """A URL, URI or id that tunecrate cannot parse."""
+
+
+class InvalidFile(TunecrateError):
+    """A file the user gave (an account-data export, an Exportify CSV) that tunecrate cannot read:
+    malformed, truncated, of an unknown kind, or missing what the format requires. The message
+    names the file (and the member of a ZIP) and what is wrong."""
 
 
 class NotFound(TunecrateError):

@@ -38,6 +38,14 @@ _INFO_FIELDS = tuple(f.name for f in dataclass_fields(TrackInfo) if f.name != "t
 _LIST_FIELDS = ("artists", "album_artists", "missing")
 
 
+def _known(name: str, value: object) -> bool:
+    """Whether a row's value of field ``name`` says something: a duration of 0 and an explicit flag
+    of False are the defaults of a new row, so they say nothing."""
+    if name in ("duration_ms", "explicit"):
+        return bool(value)
+    return value not in (None, "", [], ())
+
+
 class Track(SQLModel, table=True):
     """One track of the library, keyed by its track id (the Spotify track id for Spotify tracks).
 
@@ -76,28 +84,38 @@ class Track(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @classmethod
+    def new(cls, track_id: str, title: str) -> Track:
+        """A row for a track not in the catalogue yet. Every field with a default factory is given
+        here: pydantic inspects a factory on each call, which made building a row cost 0.5 ms (an
+        import of 6,000 tracks spent 3 s on it)."""
+        now = utcnow()
+        return cls(track_id=track_id, title=title, artists=[], album_artists=[], missing=[],
+                   created_at=now, updated_at=now)
+
     def set_info(self, info: TrackInfo) -> None:
         """Store the metadata of ``info``.
 
-        A field the source could not fill (named in ``info.missing``) keeps the
-        value stored before, if there is one, and is then no longer missing:
-        an ISRC the Web API gave survives a later read of the public web
-        pages. A cover URL the source lost keeps the old one.
+        A field the source could not fill (in ``info.missing``) keeps the
+        value this row already knows (an export row names one artist and no
+        duration; the row read from the Web API knows them all), and stays
+        in ``missing`` only when the row did not know it either. A cover URL
+        the source lost keeps the old one.
         """
-        missing = set(info.missing)
+        row_missing = set(self.missing or ())
+        kept = {name for name in info.missing
+                if name in _INFO_FIELDS and name not in row_missing and _known(name, getattr(self, name))}
         for name in _INFO_FIELDS:
-            if name == "missing":
+            if name in kept:
                 continue
             value = getattr(info, name)
-            if name in missing and getattr(self, name, None) not in (None, "", [], 0):
-                missing.discard(name)
-                continue
-            if name in _LIST_FIELDS:
+            if name == "missing":
+                value = sorted(set(value) - kept)
+            elif name in _LIST_FIELDS:
                 value = list(value)
             elif name == "cover_url":
                 value = value or self.cover_url
             setattr(self, name, value)
-        self.missing = sorted(missing)
 
     def info(self) -> TrackInfo:
         """The :class:`TrackInfo` this row stores."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, select
 
 from tunecrate.core.errors import NotFound
@@ -35,6 +35,8 @@ __all__ = ["Catalogue", "LocalPlaylist", "playlist_document"]
 
 #: Version of the ``playlists/<id>.json`` documents this release writes.
 DOCUMENT_FORMAT = 2
+#: Tracks upserted per round trip (and held by the session at once).
+_UPSERT_CHUNK = 500
 
 
 @dataclass
@@ -216,11 +218,12 @@ class Catalogue:
         )
 
     def needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
-        """The distinct tracks that are not downloaded with their file present (or whose pin changed),
-        as their rows hold them (a field this source lacks keeps what an earlier one gave)."""
+        """The distinct tracks that are not downloaded with their file present (or whose pin changed)."""
         unique = {t.track_id: t for t in tracks}
         with Session(self.engine) as session:
-            rows = {r.track_id: r for r in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
+            rows = {r.track_id: r for r in session.exec(
+                select(Track.track_id, Track.status, Track.path, Track.source_url)
+                .where(Track.track_id.in_(list(unique))))}
             pins = {d.track_id: d.source for d in session.exec(
                 select(MatchDecision).where(MatchDecision.track_id.in_(list(unique)),
                                             MatchDecision.kind == DecisionKind.PINNED))}
@@ -229,7 +232,7 @@ class Catalogue:
             row = rows.get(track_id)
             if row is None or not self.file_present(row.status, row.path) \
                     or (track_id in pins and pins[track_id] != row.source_url):
-                todo.append(row.info() if row is not None else track)
+                todo.append(track)
         return todo
 
     def orphans_after(self, candidates: set[str], playlist_id: str | None) -> list[str]:
@@ -247,20 +250,28 @@ class Catalogue:
 
     # -- writing (the caller holds the write lock) -------------------------------------------
 
-    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> None:
-        """Insert or refresh metadata rows; status, file and source are kept."""
-        unique = {t.track_id: t for t in tracks}
-        if not unique:
-            return
+    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> dict[str, TrackInfo]:
+        """Insert or refresh metadata rows; status, file and source are kept, and so is what a row
+        knows that the source could not fill (:meth:`Track.set_info`). Returns each track's
+        metadata as stored now, by track id."""
+        unique = list({t.track_id: t for t in tracks}.values())
+        stored: dict[str, TrackInfo] = {}
         with Session(self.engine) as session:
-            existing = {row.track_id: row for row in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
-            for track in unique.values():
-                row = existing.get(track.track_id) or Track(track_id=track.track_id, title=track.title)
-                row.set_info(track)
-                row.added_directly = row.added_directly or added_directly
-                row.updated_at = utcnow()
-                session.add(row)
+            for start in range(0, len(unique), _UPSERT_CHUNK):  # bounded memory: rows leave the session per chunk
+                chunk = unique[start:start + _UPSERT_CHUNK]
+                existing = {row.track_id: row for row in session.exec(
+                    select(Track).where(Track.track_id.in_([t.track_id for t in chunk])))}
+                for track in chunk:
+                    row = existing.get(track.track_id) or Track.new(track.track_id, track.title)
+                    row.set_info(track)
+                    row.added_directly = row.added_directly or added_directly
+                    row.updated_at = utcnow()
+                    session.add(row)
+                    stored[track.track_id] = row.info()
+                session.flush()
+                session.expunge_all()
             session.commit()
+        return stored
 
     def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None) -> None:
         """Record a playlist and its ordered entries in one transaction.
@@ -283,8 +294,10 @@ class Catalogue:
             row.synced_at = synced_at
             session.add(row)
             session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == tracks.id))
-            session.add_all(PlaylistEntry(playlist_id=tracks.id, position=pos, track_id=t.track_id)
-                            for pos, t in zip(positions, tracks.entries))
+            if tracks.entries:  # one executemany: ORM objects cost ~0.2 ms an entry, felt at 5,000 liked songs
+                session.execute(insert(PlaylistEntry), [
+                    {"playlist_id": tracks.id, "position": pos, "track_id": t.track_id}
+                    for pos, t in zip(positions, tracks.entries)])
             session.commit()
 
     def delete_playlist(self, playlist_id: str) -> None:

@@ -271,7 +271,8 @@ class Decisions:
                 rejected=record.get("rejected"), why=record.get("why", ""), index=index,
                 duration_delta_s=delta, chosen=chosen is not None and record.get("url") == chosen))
         return ReviewItem(**fields, playlists=tuple(playlists), decision=decision.kind if decision else None,
-                          choice=choice, candidates=tuple(candidates))
+                          choice=choice, candidates=tuple(candidates),
+                          missing=tuple(sorted(row.missing or ())) if row is not None else ())
 
 
 def _decision_record(decision: MatchDecision, row: Track | None) -> DecisionRecord:

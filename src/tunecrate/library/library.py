@@ -38,7 +38,8 @@ from tunecrate.library.exporter import Destination, Exporter
 from tunecrate.library.jobs import Jobs
 from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
 from tunecrate.library.results import (
-    DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
+    DecisionRecord, DeletePlaylistResult, DeleteTrackResult, ImportReport, KeptTrack, LoadReport, LoginState,
+    MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
 from tunecrate.library.sync import SyncEngine, SyncSettings
@@ -340,6 +341,23 @@ class Library:
         """
         return self.sync_engine.sync(self.playlist_id(target), dry_run=dry_run, keep_orphans=keep_orphans,
                                 progress=progress, cancel=cancel, source=source)
+
+    def import_file(self, path: str | Path, *, dry_run: bool = False, keep_orphans: bool = False,
+                    progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                    ) -> ImportReport:
+        """Import the playlists and Liked Songs of an export file, offline and without credentials.
+
+        ``path`` is a Spotify account-data export (its ZIP, its folder, or one
+        of its JSON files) or Exportify CSVs (a file, a folder or ZIP of them).
+        Each list is brought in as a sync would (plans, downloads, pruning);
+        a later import of a newer export syncs the same lists. See
+        :meth:`SyncEngine.import_lists`; raises :class:`InvalidFile`,
+        :class:`NotFound`.
+        """
+        from tunecrate.core.ids import file_reference
+
+        return self.sync_engine.import_lists(file_reference(str(path)), dry_run=dry_run, keep_orphans=keep_orphans,
+                                             progress=progress, cancel=cancel)
 
     def sync_all(self, *, dry_run: bool = False, keep_orphans: bool = False,
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,

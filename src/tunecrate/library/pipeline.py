@@ -267,8 +267,9 @@ class Pipeline:
             status = TrackStatus.UNRESOLVED
         else:
             status = TrackStatus.REVIEW if verdict.status == "review" else TrackStatus.UNRESOLVED
-            reason = (f"best candidate scored {best.score.total:.2f}, below {self.thresholds.accept:.2f} "
-                      f"({best.candidate.title!r} by {best.candidate.artist}); see `tunecrate match show`")
+            reason = verdict.reason or (
+                f"best candidate scored {best.score.total:.2f}, below {self.thresholds.accept:.2f} "
+                f"({best.candidate.title!r} by {best.candidate.artist}); see `tunecrate match show`")
         if errors:
             reason += f" (provider errors: {'; '.join(errors)})"
         return Outcome(track.track_id, track.title, status, reason,

@@ -31,6 +31,8 @@ __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
 SOURCES: dict[str, str] = {
     "spotify-api": "tunecrate.sources.spotify_api:SpotifyApiSource",
     "spotify-web": "tunecrate.sources.spotify_web:SpotifyWebSource",
+    "spotify-export": "tunecrate.sources.spotify_export:SpotifyExportSource",
+    "exportify": "tunecrate.sources.exportify:ExportifySource",
     "spotify-browser": "tunecrate.sources.spotify_browser:SpotifyBrowserSource",
 }
 
