@@ -46,6 +46,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,7 @@ from ..core.errors import (
     ServiceUnavailable,
     TunecrateError,
 )
+from ..core.net import requests_session
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
@@ -101,7 +103,9 @@ class SpotifyApiSource:
     seconds, doubling after each attempt) shape the retries of 429/5xx answers
     and failed connections. ``user_auth_manager`` is a spotipy user auth
     manager (see :func:`make_user_auth_manager`), needed only for
-    :meth:`saved_tracks`.
+    :meth:`saved_tracks`. ``proxy`` (a URL) and ``ca_bundle`` (a PEM file of
+    extra certificate authorities) shape the one requests session that every
+    call shares (:func:`tunecrate.core.net.requests_session`).
 
     Raises :class:`ConfigurationError` when a URL is not ``http(s)://host…``,
     and on the first request when credentials are missing. No request is made
@@ -123,6 +127,8 @@ class SpotifyApiSource:
         max_retries: int = 3,
         backoff_s: float = 0.3,
         user_auth_manager: SpotifyPKCE | None = None,
+        proxy: str | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
         self._client_id, self._client_secret = client_id, client_secret
         self._api_url = checked_url(api_url, "TUNECRATE_SPOTIFY_API_URL").rstrip("/") + "/"
@@ -132,6 +138,7 @@ class SpotifyApiSource:
         self._backoff_s = backoff_s
         self._requests_timeout_s = requests_timeout_s
         self._user_auth = user_auth_manager
+        self._proxy, self._ca_bundle = proxy, ca_bundle
         self._session: requests.Session | None = None
         self._clients: tuple[spotipy.Spotify, spotipy.Spotify] | None = None
 
@@ -144,10 +151,12 @@ class SpotifyApiSource:
         if s.spotify_client_id and path.exists():
             user_auth = make_user_auth_manager(s.spotify_client_id, token_path=path,
                                                accounts_url=s.spotify_accounts_url,
-                                               redirect_uri=s.spotify_redirect_uri)
+                                               redirect_uri=s.spotify_redirect_uri,
+                                               requests_session=requests_session(settings.proxy, settings.ca_bundle))
         return cls(client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
                    api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
-                   max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth)
+                   max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth,
+                   proxy=settings.proxy, ca_bundle=settings.ca_bundle)
 
     @property
     def _sp(self) -> spotipy.Spotify:
@@ -172,9 +181,7 @@ class SpotifyApiSource:
         from spotipy.cache_handler import MemoryCacheHandler
         from spotipy.oauth2 import SpotifyClientCredentials
 
-        import requests
-
-        self._session = requests.Session()
+        self._session = requests_session(self._proxy, self._ca_bundle)
         credentials = SpotifyClientCredentials(
             self._client_id, self._client_secret, requests_session=self._session,
             requests_timeout=self._requests_timeout_s, cache_handler=MemoryCacheHandler(),
