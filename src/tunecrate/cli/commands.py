@@ -333,9 +333,11 @@ def logout() -> None:
 def demo(
     keep_serving: bool = typer.Option(False, "--serve", help="Keep the stand-in servers running until Ctrl-C."),
 ) -> None:
-    """Run the main job offline: loopback Spotify and media stand-ins, then mirror the demo playlist.
+    """Run the main job offline: loopback Spotify, media, YouTube Music and YouTube stand-ins, then mirror the demo playlist.
 
-    Uses the real spotipy → yt-dlp → ffmpeg → mutagen path; only the hosts are local.
+    Uses the real spotipy → ytmusicapi → yt-dlp (with its JavaScript runtime) → ffmpeg → mutagen
+    path; only the hosts are local. Half the tracks are pinned, the others are found by searching
+    YouTube Music through the stand-in proxy (TUNECRATE_PROXY, TUNECRATE_CA_BUNDLE).
     """
     import time
 
@@ -346,10 +348,12 @@ def demo(
 
     console = err_console()
     with demo_world(storage_root=state.storage, data_root=state.data) as world:
-        console.print(f"Spotify stand-in at {world.world.spotify.api_url}, media at {world.world.media.base_url}")
+        console.print(f"Spotify stand-in at {world.world.spotify.api_url}, media at {world.world.media.base_url}; "
+                      f"music.youtube.com and www.youtube.com through the proxy at {world.world.proxy.url}")
         with Library(world.settings) as lib:
             pinned = world.pin_sources(lib)
-            console.print(f"Pinned {pinned} demo tracks to their audio; mirroring {world.catalogue.playlist_url}")
+            console.print(f"Pinned {pinned} demo tracks to their audio; the other {len(world.catalogue.searched)} "
+                          f"are searched on YouTube Music. Mirroring {world.catalogue.playlist_url}")
             with LoadProgress(console) as progress:
                 report = lib.load_playlist(world.catalogue.playlist_url, progress=progress.on_event)
             print_report(report)
@@ -360,6 +364,10 @@ def demo(
             for item in doc.tracks:
                 if item.path:
                     console.print(f"  {item.path}", markup=False, highlight=False)
+            if world.catalogue.searched:
+                console.print("Found by search; to see why each match won: "
+                              + ", ".join(f"tunecrate match show {t}" for t in world.catalogue.searched),
+                              markup=False, highlight=False)
         if keep_serving:
             console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell:")
             for name, value in world.environment().items():

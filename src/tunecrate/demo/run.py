@@ -34,14 +34,15 @@ class Demo:
     settings: Settings
 
     def pin_sources(self, library: Library) -> int:
-        """Pin every demo track to its audio on the media stand-in; return how many."""
-        for track_id, url in self.catalogue.sources.items():
-            library.match_set(track_id, url)
-        return len(self.catalogue.sources)
+        """Pin the demo's first tracks (``catalogue.pinned``) to their audio on the media stand-in; return
+        how many. The others are left to search (YouTube Music, through the proxy)."""
+        for track_id in self.catalogue.pinned:
+            library.match_set(track_id, self.catalogue.sources[track_id])
+        return len(self.catalogue.pinned)
 
     def environment(self) -> dict[str, str]:
         """The environment variables that point another process at the stand-ins."""
-        return self.world.environment()
+        return self.world.environment(search=True)
 
 
 @contextmanager
@@ -54,5 +55,6 @@ def demo_world(*, storage_root: Path | None, data_root: Path | None) -> Iterator
     """
     with tempfile.TemporaryDirectory(prefix="tunecrate-demo-") as work, StandIns(Path(work)) as world:
         catalogue = build_demo_catalogue(world)
-        settings = Settings.load(storage_root=storage_root, data_root=data_root, **world.settings_overrides())
+        settings = Settings.load(storage_root=storage_root, data_root=data_root,
+                                 **world.settings_overrides(search=True))
         yield Demo(world, catalogue, settings)
