@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from standins.media import FaultyMediaServer
+from standins.proxy import RecordingProxy
 from standins.spotify import FaultySpotify
+from standins.youtube import CheckingYouTube, RecordingYouTubeMusic
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
@@ -32,8 +34,9 @@ def media_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def world(media_cache):
-    """Running Spotify and media stand-ins."""
-    with StandIns(media_cache, spotify=FaultySpotify(), media=FaultyMediaServer()) as w:
+    """Running Spotify, media, YouTube Music and YouTube stand-ins, and the proxy in front of the last two."""
+    with StandIns(media_cache, spotify=FaultySpotify(), media=FaultyMediaServer(), proxy=RecordingProxy(),
+                  ytmusic=RecordingYouTubeMusic(), youtube=CheckingYouTube()) as w:
         yield w
 
 

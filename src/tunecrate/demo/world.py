@@ -72,7 +72,7 @@ def generate_cover(ffmpeg: str, dest: Path, color: str, size: int = 640) -> Path
 class StandIns:
     """Starts a :class:`FakeSpotify`, a :class:`MediaServer`, a :class:`FakeYouTubeMusic` and a
     :class:`FakeYouTube` behind a :class:`StandInProxy` (or the given servers, not started yet);
-    generates media under ``work_dir`` and writes the proxy's CA to ``work_dir/stand-in-ca.pem``.
+    generates media under ``work_dir`` and writes the proxy's CA to :attr:`ca_bundle` there.
 
     Recording providers are off in :meth:`settings_overrides` unless ``search`` is asked for, so
     that only pinned sources are downloaded.
@@ -88,7 +88,8 @@ class StandIns:
         self.proxy = proxy or StandInProxy()
         self.ytmusic = ytmusic or FakeYouTubeMusic()
         self.youtube = youtube or FakeYouTube()
-        self.ca_bundle = self.work_dir / "stand-in-ca.pem"
+        port = self.proxy.url.rsplit(":", 1)[1]
+        self.ca_bundle = self.work_dir / f"stand-in-ca-{port}.pem"
 
     def _servers(self) -> tuple:
         return (self.spotify, self.media, self.ytmusic, self.youtube, self.proxy)

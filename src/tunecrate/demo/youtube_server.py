@@ -18,7 +18,12 @@ It answers as YouTube did in 2026, in the parts yt-dlp reads:
   ``videoDetails``, ``microformat``, ``streamingData``). Web clients get
   ``url``s (``n`` challenge) and need a PO token for them, as on YouTube;
   other clients (TV) get ``signatureCipher`` (``s`` challenge, and ``n``);
-- ``POST /youtubei/v1/next``: an empty watch-next answer;
+- ``POST /youtubei/v1/next``: the watch-next answer (title, channel);
+- ``POST /youtubei/v1/search`` (after ``GET /`` for its ``ytcfg``): the
+  ``WEB`` client's answer, ``contents.twoColumnSearchResultsRenderer
+  .primaryContents.sectionListRenderer.contents[0].itemSectionRenderer
+  .contents[]`` of ``videoRenderer`` items (id, title, channel with its
+  badges, length, views) for the videos sharing words with the query;
 - ``GET /videoplayback?…`` on the media host: the audio (WebM/Opus, ``Range``
   and ``range=`` supported), only when ``sig`` and ``n`` carry the solved
   challenges; otherwise 403, as googlevideo refuses unsolved URLs.
@@ -42,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, words
 from tunecrate.demo.media_server import send_file
 
 __all__ = ["FakeYouTube", "MEDIA_HOST", "Video", "WEB_HOSTS"]
@@ -229,6 +234,45 @@ class FakeYouTube(LoopbackServer):
                 "contents": {"twoColumnWatchNextResults": {"results": {"results": {
                     "contents": [primary, secondary]}}}}}
 
+    def search_response(self, query: str) -> dict[str, Any]:
+        """The InnerTube ``search`` answer (videos only, as yt-dlp's ``ytsearch`` asks) for ``query``."""
+        wanted = set(words(query))
+        with self._lock:
+            videos = list(self._videos.values())
+        scored = sorted(((len(wanted & set(words(f"{v.channel} {v.title}"))), -i, v) for i, v in enumerate(videos)),
+                        reverse=True)
+        items = [{"videoRenderer": self._video_renderer(v)} for shared, _, v in scored if shared]
+        return {"responseContext": {"visitorData": self.visitor_data},
+                "estimatedResults": str(len(items)),
+                "contents": {"twoColumnSearchResultsRenderer": {"primaryContents": {"sectionListRenderer": {
+                    "contents": [{"itemSectionRenderer": {"contents": items}}]}}}}}
+
+    @staticmethod
+    def _video_renderer(video: Video) -> dict[str, Any]:
+        minutes, seconds = divmod(video.duration_s, 60)
+        owner = {"runs": [{"text": video.channel, "navigationEndpoint": {
+            "commandMetadata": {"webCommandMetadata": {"url": f"/channel/{video.channel_id}"}},
+            "browseEndpoint": {"browseId": video.channel_id}}}]}
+        renderer: dict[str, Any] = {
+            "videoId": video.video_id,
+            "thumbnail": {"thumbnails": [{"url": f"https://i.ytimg.com/vi/{video.video_id}/hq720.jpg",
+                                          "width": 360, "height": 202}]},
+            "title": {"runs": [{"text": video.title}],
+                      "accessibility": {"accessibilityData": {"label": f"{video.title} by {video.channel}"}}},
+            "longBylineText": owner, "ownerText": owner, "shortBylineText": owner,
+            "lengthText": {"simpleText": f"{minutes}:{seconds:02d}"},
+            "viewCountText": {"simpleText": "1,024 views"},
+            "navigationEndpoint": {"commandMetadata": {"webCommandMetadata": {
+                "url": f"/watch?v={video.video_id}"}}, "watchEndpoint": {"videoId": video.video_id}},
+            "thumbnailOverlays": [{"thumbnailOverlayTimeStatusRenderer": {
+                "text": {"simpleText": f"{minutes}:{seconds:02d}"}, "style": "DEFAULT"}}],
+        }
+        if video.channel.endswith(" - Topic"):
+            renderer["ownerBadges"] = [{"metadataBadgeRenderer": {
+                "icon": {"iconType": "OFFICIAL_ARTIST_BADGE"}, "style": "BADGE_STYLE_TYPE_VERIFIED_ARTIST",
+                "tooltip": "Official Artist Channel"}}]
+        return renderer
+
     def watch_page(self, video_id: str) -> str:
         response = self.player_response(video_id, {"clientName": "WEB", "clientVersion": WEB_CLIENT_VERSION})
         title = (response.get("videoDetails") or {}).get("title") or "YouTube"
@@ -262,6 +306,8 @@ class FakeYouTube(LoopbackServer):
             client = ((body.get("context") or {}).get("client") or {}) if isinstance(body, dict) else {}
             if endpoint == "player":
                 self._send(handler, 200, self.player_response(str(body.get("videoId") or ""), client))
+            elif endpoint == "search":
+                self._send(handler, 200, self.search_response(str(body.get("query") or "")))
             elif endpoint == "next":
                 self._send(handler, 200, self.watch_next(str(body.get("videoId") or "")))
             else:

@@ -40,13 +40,12 @@ import base64
 import hashlib
 import json
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, words
 
 __all__ = ["FakeYouTubeMusic", "HOST", "Recording"]
 
@@ -75,7 +74,7 @@ class Recording:
     isrc: str | None = None
     views: str = "1.2K"
     video_type: str = ""
-    words: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    keywords: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("song", "video"):
@@ -83,14 +82,8 @@ class Recording:
         if not self.video_type:
             object.__setattr__(self, "video_type",
                                "MUSIC_VIDEO_TYPE_ATV" if self.kind == "song" else "MUSIC_VIDEO_TYPE_OMV")
-        object.__setattr__(self, "words", frozenset(_words(" ".join((*self.artists, self.title,
-                                                                          self.album or "")))))
-
-
-def _words(text: str) -> list[str]:
-    """Lower-case words of ``text``, accents removed."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
-    return "".join(c if c.isalnum() else " " for c in plain).split()
+        object.__setattr__(self, "keywords", frozenset(words(" ".join((*self.artists, self.title,
+                                                                             self.album or "")))))
 
 
 def search_filter(params: str | None) -> str | None:
@@ -197,8 +190,8 @@ class FakeYouTubeMusic(LoopbackServer):
         by_isrc = [r for r in recordings if r.isrc and r.isrc.upper() == wanted]
         if by_isrc:
             return by_isrc
-        words = set(_words(query))
-        scored = [(len(words & r.words), -index, r) for index, r in enumerate(recordings)]
+        wanted = set(words(query))
+        scored = [(len(wanted & r.keywords), -index, r) for index, r in enumerate(recordings)]
         return [r for shared, _, r in sorted(scored, reverse=True) if shared]
 
     def search_response(self, query: str, params: str | None) -> dict[str, Any]:

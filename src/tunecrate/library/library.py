@@ -49,6 +49,7 @@ from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
 
 if TYPE_CHECKING:
+    from tunecrate.library.doctor import DoctorReport
     from tunecrate.library.pipeline import ProgressCallback
     from tunecrate.providers.base import Provider
     from tunecrate.providers.local import ScanReport
@@ -66,9 +67,11 @@ RETAG_COVER_TIMEOUT_S = 5.0
 def _all_settings_models() -> list:
     """Every settings model of every registered source, provider and target, and yt-dlp's."""
     from tunecrate import providers, sources, targets
+    from tunecrate.library.doctor import BrowserPaths
     from tunecrate.media.ytdlp import YtDlpSettings
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), YtDlpSettings]
+    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), YtDlpSettings,
+            BrowserPaths]
 
 
 class Library:
@@ -242,6 +245,13 @@ class Library:
         from tunecrate.sources.spotify_login import login_state
 
         return LoginState(**login_state(self.token_path))
+
+    def doctor(self, *, timeout_s: float = 5.0) -> DoctorReport:
+        """What the main job needs and whether it works here, each checked by running it
+        (see :mod:`tunecrate.library.doctor`); network probes wait ``timeout_s`` seconds at most."""
+        from tunecrate.library.doctor import diagnose
+
+        return diagnose(self.settings, timeout_s=timeout_s)
 
     def ffmpeg_info(self) -> str:
         """``"ffmpeg version … (path)"`` of the encoder in use, or why there is none (for status screens)."""

@@ -331,8 +331,8 @@ def _browser_spec(spec: str) -> tuple:
         parsed = yt_dlp.parse_options(["--ignore-config", "--cookies-from-browser", spec])
     except (Exception, SystemExit) as exc:  # optparse reports through SystemExit or OptParseError
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigurationError(
-            f"TUNECRATE_YTDLP_COOKIES_FROM_BROWSER: {detail.removeprefix('-c: error: ')}") from None
+        detail = re.sub(r"^\S+: error: ", "", detail)
+        raise ConfigurationError(f"TUNECRATE_YTDLP_COOKIES_FROM_BROWSER: {detail}") from None
     return parsed.ydl_opts["cookiesfrombrowser"]
 
 
@@ -466,9 +466,15 @@ def check_challenge_solver(factory: YtDlpFactory) -> SolverCheck:
         answers.get(JsChallengeType.SIG) == {"0123456789": "9876543210"}
     detail = None
     if not solved:
-        trouble = [line for line in logger.lines if "jsc" in line and ("rror" in line or "unavailable" in line)]
-        detail = (trouble[-1] if trouble else "no JavaScript challenge provider could solve the challenge")
-        detail = re.sub(r"\x1b\[[0-9;]*m", "", detail).replace("[debug] ", "").strip()[:300]
+        runtime = factory.runtime
+        providers = next((line for line in logger.lines if "JS Challenge Providers:" in line), "")
+        errors = [line for line in logger.lines if "[jsc" in line and "rror" in line]
+        if f"{runtime.name} (unavailable)" in providers:
+            detail = f"yt-dlp cannot use {runtime.name} at {runtime.executable}"
+        elif errors:
+            detail = re.sub(r"\x1b\[[0-9;]*m", "", errors[-1]).replace("[debug] ", "").strip()[:300]
+        else:
+            detail = "no JavaScript challenge provider solved the test challenge"
     return SolverCheck(ytdlp_version, ejs_version, sources.get("core"), solved, time.monotonic() - started, detail)
 
 
