@@ -22,7 +22,8 @@ from tunecrate.library.library import Library
 def _isolated_environment(monkeypatch):
     """No test sees the developer's tunecrate or Spotify settings."""
     for name in list(os.environ):
-        if name.startswith(("TUNECRATE_", "SPOTIPY_", "PLEX_")) or name.upper() in ("HTTPS_PROXY", "HTTP_PROXY"):
+        if name.startswith(("TUNECRATE_", "SPOTIPY_", "PLEX_")) or name.upper() in (
+                "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
             monkeypatch.delenv(name)
 
 

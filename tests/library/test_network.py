@@ -105,7 +105,7 @@ def test_ytmusicapi_searches_through_the_proxy_with_real_parsers(world):
 def test_ytmusicapi_without_the_ca_bundle_fails_in_one_line(world):
     _song(world)
     track = TrackInfo(track_id="t", title="Proxied Song", artists=("The Loopbacks",))
-    with pytest.raises(ServiceUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(ServiceUnavailable, match="CERTIFICATE_VERIFY_FAILED.*set TUNECRATE_CA_BUNDLE to its CA"):
         YTMusicProvider(proxy=world.proxy.url).search(track)
 
 
@@ -127,8 +127,9 @@ def test_yt_dlp_downloads_youtube_through_the_proxy_solving_the_challenges(world
 def test_yt_dlp_without_the_ca_bundle_fails_in_one_line(world, tmp_path):
     url = _song(world)
     fetcher = Fetcher(tmp_path / "dl", ytdlp=YtDlpFactory(YtDlpSettings(), proxy=world.proxy.url))
-    with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED.*set TUNECRATE_CA_BUNDLE") as caught:
         fetcher.fetch(url)
+    assert not caught.value.transient
     assert not world.youtube.media_requests()
 
 
@@ -143,6 +144,16 @@ def test_yt_dlp_search_goes_through_the_proxy(world):
         "https://www.youtube.com/watch?v=NetSong0001", "Proxied Song", "The Loopbacks - Topic", 6000, True)
     assert [(r.method, r.path.split("?")[0]) for r in world.proxy.seen("www.youtube.com", "https")] == [
         ("GET", "/"), ("POST", "/youtubei/v1/search")]
+
+
+def test_spotipy_without_the_ca_bundle_fails_in_one_line(world, roots, cli):
+    world.proxy.add_site(("api.spotify.com", "accounts.spotify.com"), world.spotify.base_url)
+    result = cli("track", fake_id("net:none"), TUNECRATE_SPOTIFY_API_URL="https://api.spotify.com/v1/",
+                 TUNECRATE_SPOTIFY_ACCOUNTS_URL="https://accounts.spotify.com", TUNECRATE_CA_BUNDLE="")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("error: cannot reach Spotify at accounts.spotify.com: its TLS certificate is not "
+                                     "trusted (if your network inspects HTTPS, set TUNECRATE_CA_BUNDLE to its CA "
+                                     "certificate)")
 
 
 def test_httpx_covers_go_through_the_proxy(world):

@@ -38,11 +38,31 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["LOOPBACK_NAMES", "bypasses_proxy", "httpx_client", "load_ca_bundle", "requests_session",
-           "ssl_context"]
+__all__ = ["LOOPBACK_NAMES", "TLS_HINT", "bypasses_proxy", "httpx_client", "load_ca_bundle", "requests_session",
+           "ssl_context", "untrusted_certificate"]
 
 #: Host names that always mean this machine.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+#: What to say when a server's certificate is not trusted.
+TLS_HINT = "if your network inspects HTTPS, set TUNECRATE_CA_BUNDLE to its CA certificate"
+
+
+def untrusted_certificate(error: BaseException | str) -> bool:
+    """True when ``error`` (an exception, its chain, or a message) says a TLS certificate was not trusted."""
+    if isinstance(error, str):
+        return "CERTIFICATE_VERIFY_FAILED" in error
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None),
+                    *[a for a in current.args if isinstance(a, BaseException)]]
+    return False
 
 
 def is_loopback(host: str | None) -> bool:

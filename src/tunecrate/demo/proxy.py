@@ -254,36 +254,42 @@ class StandInProxy(LoopbackServer):
         try:
             upstream.request(handler.command, handler.path, body=body, headers=headers)
             response = upstream.getresponse()
-            handler.send_response(response.status, response.reason)
-            for key, value in response.getheaders():
-                if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
-                    handler.send_header(key, value)
-            declared = response.getheader("Content-Length")
-            if handler.command == "HEAD":
-                if declared is not None:
-                    handler.send_header("Content-Length", declared)
-                handler.end_headers()
-                return
-            if declared is not None:
-                handler.send_header("Content-Length", declared)
-                handler.end_headers()
-                remaining = int(declared)
-                while remaining > 0:
-                    chunk = response.read(min(_CHUNK, remaining))
-                    if not chunk:
-                        handler.close_connection = True
-                        break
-                    handler.wfile.write(chunk)
-                    remaining -= len(chunk)
-            else:
-                data = response.read()
-                handler.send_header("Content-Length", str(len(data)))
-                handler.end_headers()
-                handler.wfile.write(data)
         except OSError as exc:
+            upstream.close()
             self._refuse(handler, 502, f"{host} did not answer: {exc}")
+            return
+        try:
+            self._relay(handler, response)
+        except OSError:  # one side hung up in the middle: this connection is done
+            handler.close_connection = True
         finally:
             upstream.close()
+
+    @staticmethod
+    def _relay(handler: BaseHTTPRequestHandler, response: http.client.HTTPResponse) -> None:
+        """Copy ``response`` (status, end-to-end headers, body) to the client."""
+        handler.send_response(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                handler.send_header(key, value)
+        declared = response.getheader("Content-Length")
+        if handler.command == "HEAD" or declared is not None:
+            if declared is not None:
+                handler.send_header("Content-Length", declared)
+            handler.end_headers()
+            remaining = int(declared or 0) if handler.command != "HEAD" else 0
+            while remaining > 0:
+                chunk = response.read(min(_CHUNK, remaining))
+                if not chunk:
+                    handler.close_connection = True
+                    break
+                handler.wfile.write(chunk)
+                remaining -= len(chunk)
+            return
+        data = response.read()
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     @staticmethod
     def _refuse(handler: BaseHTTPRequestHandler, status: int, reason: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,8 +104,11 @@ class StandIns:
         return self
 
     def __exit__(self, *exc) -> None:
-        for server in self._servers():
-            server.stop()
+        stopping = [threading.Thread(target=server.stop) for server in self._servers()]
+        for thread in stopping:  # at once: each waits up to a poll interval
+            thread.start()
+        for thread in stopping:
+            thread.join()
 
     def settings_overrides(self, *, search: bool = False) -> dict:
         """Settings that point tunecrate at the stand-ins, as :meth:`Settings.load` overrides;

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tunecrate.core.errors import DownloadError
-from tunecrate.core.net import httpx_client
+from tunecrate.core.net import TLS_HINT, httpx_client, untrusted_certificate
 
 __all__ = ["MAX_COVER_BYTES", "Cover", "CoverFetcher", "embedded_cover", "sniff_image_mime"]
 
@@ -93,7 +93,8 @@ class CoverFetcher:
                         return f"the cover at {url} is larger than {self._max_bytes} bytes"
                     chunks.append(chunk)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            return f"cover art not downloaded ({url}): {exc or type(exc).__name__}"
+            advice = f"; {TLS_HINT}" if untrusted_certificate(exc) else ""
+            return f"cover art not downloaded ({url}): {exc or type(exc).__name__}{advice}"
         data = b"".join(chunks)
         mime = sniff_image_mime(data)
         if mime is None:

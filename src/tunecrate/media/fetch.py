@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from tunecrate.core.errors import DownloadError
+from tunecrate.core.net import TLS_HINT, untrusted_certificate
 from tunecrate.media.ytdlp import YtDlpFactory
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -113,6 +114,8 @@ class Fetcher:
             hint = self._factory.explain(message, logger)
             if hint:
                 raise DownloadError(hint, transient=False) from exc
+            if untrusted_certificate(message):
+                raise DownloadError(f"download failed: {message}; {TLS_HINT}", transient=False) from exc
             raise DownloadError(
                 f"download failed: {message}", transient=not _PERMANENT.search(message)
             ) from exc

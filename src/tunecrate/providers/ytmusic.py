@@ -45,7 +45,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.net import requests_session
+from ..core.net import TLS_HINT, requests_session, untrusted_certificate
 from ..core.errors import RateLimited, ServiceError, ServiceUnavailable, TunecrateError, one_line
 from ..core.types import Candidate, TrackInfo
 from ..core.settings import SettingsModel, setting
@@ -160,10 +160,8 @@ def ytmusic_error(error: Exception) -> ServiceError:
             detail = detail.args[0]
         if isinstance(getattr(detail, "reason", None), BaseException):
             detail = detail.reason  # type: ignore[attr-defined]
-        return ServiceUnavailable(
-            f"YouTube Music could not be reached ({one_line(detail)}); "
-            "check the network connection and retry"
-        )
+        advice = TLS_HINT if untrusted_certificate(error) else "check the network connection and retry"
+        return ServiceUnavailable(f"YouTube Music could not be reached ({one_line(detail)}); {advice}")
     if isinstance(error, YTMusicServerError):
         found = re.search(r"HTTP (\d{3})", str(error))
         status = int(found.group(1)) if found else None

@@ -59,7 +59,7 @@ from ..core.errors import (
     ServiceUnavailable,
     TunecrateError,
 )
-from ..core.net import requests_session
+from ..core.net import TLS_HINT, requests_session, untrusted_certificate
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
@@ -497,6 +497,11 @@ class SpotifyApiSource:
         host = urlsplit(url).netloc
         if isinstance(exc, requests.exceptions.Timeout):
             reason = f"no answer within {self._requests_timeout_s:g} s"
+        elif untrusted_certificate(exc):
+            error = ServiceUnavailable(f"cannot reach Spotify at {host}: its TLS certificate is not trusted "
+                                       f"({TLS_HINT})")
+            error.transient = False  # retrying cannot help
+            return error
         else:
             found = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
             reason = found.group(0).strip() if found else type(exc).__name__
