@@ -111,3 +111,16 @@ def test_the_browser_and_its_driver_start(roots):
     check = check_browser(Settings.load(environ={}, **roots))
     assert check.status == "ok", check.detail
     assert "renders pages headless" in check.detail and "starts and is ready" in check.detail
+
+
+def test_library_doctor_reports_the_library_it_opened(settings, demo):
+    from tunecrate.library.library import Library
+
+    with Library(settings.with_overrides(chromium="/nonexistent", chromedriver="/nonexistent")) as lib:
+        lib.match_set(demo.track_ids[0], demo.sources[demo.track_ids[0]])
+        lib.load_track(demo.track_ids[0])
+        report = lib.doctor(timeout_s=2)
+    library = report.check("library")
+    assert library.status == "ok" and "catalogue: 1 tracks (schema 2)" in library.detail
+    assert report.check("network").detail.startswith(f"proxy {settings.proxy}")
+    assert report.to_json()["checks"][0]["name"] == "ffmpeg"

@@ -13,8 +13,6 @@ from tunecrate.media.ytdlp import (
     JsRuntime, YtDlpFactory, YtDlpSettings, check_challenge_solver, find_js_runtime, run_js_runtime,
 )
 
-from standins.youtube import BOT_CHECK_REASON
-
 
 def _factory(world, **settings) -> YtDlpFactory:
     return YtDlpFactory(YtDlpSettings(**settings), proxy=world.proxy.url, ca_bundle=world.ca_bundle)

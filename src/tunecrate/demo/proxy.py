@@ -38,12 +38,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tunecrate.core.net import is_loopback
 from tunecrate.demo._http import LoopbackServer
 
 __all__ = ["StandInCA", "StandInProxy"]
 
-#: Host names that are this machine: CONNECTs to them are tunnelled, never terminated.
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                          "proxy-connection", "te", "trailers", "transfer-encoding", "upgrade"})
 _CHUNK = 64 * 1024
@@ -135,7 +134,7 @@ class StandInProxy(LoopbackServer):
         """Answer ``hostnames`` (HTTPS and HTTP) from the loopback server at ``upstream`` (``http://127.0.0.1:PORT``)."""
         names = (hostnames,) if isinstance(hostnames, str) else tuple(hostnames)
         split = urlsplit(upstream)
-        if split.hostname not in LOOPBACK_HOSTS or split.port is None:
+        if not is_loopback(split.hostname) or split.port is None:
             raise ValueError(f"a site's upstream must be a loopback http://HOST:PORT, not {upstream!r}")
         site = _Site(names, split.hostname, split.port)
         with self._sites_lock:
@@ -157,7 +156,7 @@ class StandInProxy(LoopbackServer):
         site = self.site_for(host)
         if site is not None:
             self._terminate(handler, host, site)
-        elif host.lower() in LOOPBACK_HOSTS:
+        elif is_loopback(host):
             self._tunnel(handler, host, int(port))
         else:
             self._refuse(handler, 403, f"the stand-in proxy does not reach {host}")
@@ -234,7 +233,7 @@ class StandInProxy(LoopbackServer):
             self._refuse(handler, 400, "the stand-in proxy takes absolute http:// URLs and CONNECT")
             return
         site = self.site_for(host)
-        if site is None and host.lower() in LOOPBACK_HOSTS:
+        if site is None and is_loopback(host):
             site = _Site((host,), host, split.port or 80)
         if site is None:
             self._refuse(handler, 403, f"the stand-in proxy does not reach {host}")

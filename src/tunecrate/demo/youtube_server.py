@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tunecrate.demo._http import LoopbackServer, words
 from tunecrate.demo.media_server import send_file
@@ -354,8 +354,3 @@ class FakeYouTube(LoopbackServer):
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(body)
-
-
-def watch_url(video_id: str) -> str:
-    """``https://www.youtube.com/watch?v=<video_id>``."""
-    return f"https://www.youtube.com/watch?v={quote(video_id)}"

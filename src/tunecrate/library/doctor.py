@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -426,7 +427,7 @@ def _start_chromedriver(binary: str) -> str:
                 time.sleep(0.1)
                 continue
             if status.get("ready"):
-                version = (status.get("build") or {}).get("version", "")
+                version = ((status.get("build") or {}).get("version") or "").split(" ")[0]
                 return f"chromedriver {version} ({binary}) starts and is ready".replace("  ", " ")
             time.sleep(0.1)
         raise RuntimeError(f"{binary} did not report ready within 20 s")
@@ -492,4 +493,5 @@ def _reason(exc: BaseException) -> str:
             break
         seen = inner
     text = str(seen) or type(seen).__name__
-    return text.splitlines()[0][:200]
+    text = re.sub(r"^\w+Connection(?:Pool)?\([^)]*\): ", "", text.splitlines()[0])  # urllib3's prefix
+    return text[:200]
