@@ -18,16 +18,14 @@ machine (``localhost``, ``127.0.0.0/8``, ``::1``), so that a pinned
 corporate proxy, and every host that ``NO_PROXY`` (or ``no_proxy``) lists,
 as curl and requests read it.
 
-This module imports requests, httpx and certifi only inside the functions
-that need them.
+This module imports ssl, urllib.request, requests, httpx and certifi only
+inside the functions that need them (it is on the path of every command).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,6 +33,8 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
     import requests
 
@@ -49,6 +49,8 @@ TLS_HINT = "if your network inspects HTTPS, set TUNECRATE_CA_BUNDLE to its CA ce
 
 def untrusted_certificate(error: BaseException | str) -> bool:
     """True when ``error`` (an exception, its chain, or a message) says a TLS certificate was not trusted."""
+    import ssl
+
     if isinstance(error, str):
         return "CERTIFICATE_VERIFY_FAILED" in error
     seen: set[int] = set()
@@ -92,6 +94,8 @@ def bypasses_proxy(url: str, environ: dict[str, str] | None = None) -> bool:
     no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
     if not no_proxy:
         return False
+    import urllib.request
+
     hostport = f"{host}:{split.port}" if split.port else host
     return bool(urllib.request.proxy_bypass_environment(hostport, {"no": no_proxy}))
 
@@ -102,6 +106,8 @@ def load_ca_bundle(context: ssl.SSLContext, ca_bundle: Path | str) -> None:
     Raises :class:`ConfigurationError` naming ``TUNECRATE_CA_BUNDLE`` when
     the file is missing or holds no certificate.
     """
+    import ssl
+
     path = Path(ca_bundle)
     try:
         context.load_verify_locations(cafile=str(path))
@@ -117,6 +123,8 @@ def ssl_context(ca_bundle: Path | str | None) -> ssl.SSLContext:
 
     Raises :class:`ConfigurationError` for a bad ``ca_bundle`` (see :func:`load_ca_bundle`).
     """
+    import ssl
+
     context = ssl.create_default_context()
     try:
         import certifi

@@ -41,8 +41,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -111,6 +109,8 @@ class BrowserPaths(SettingsModel):
 def diagnose(settings: Settings, *, timeout_s: float = 5.0) -> DoctorReport:
     """Run every check for the library ``settings`` describe; network probes wait at most
     ``timeout_s`` seconds each. Never raises for what it finds: a failure is a failed line."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tunecrate.media.ytdlp import YtDlpFactory
 
     factory = YtDlpFactory.from_settings(settings)
@@ -407,6 +407,8 @@ def _start_chromium(binary: str) -> str:
 
 def _start_chromedriver(binary: str) -> str:
     """Start chromedriver on a free loopback port until it reports ready; return what it said."""
+    import urllib.request
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -38,7 +38,6 @@ import json
 import logging
 import os
 import re
-import ssl
 import subprocess
 import threading
 import time
@@ -54,6 +53,8 @@ from tunecrate.core.net import LOOPBACK_NAMES, load_ca_bundle
 from tunecrate.core.settings import SettingsModel, setting
 
 if TYPE_CHECKING:
+    import ssl
+
     from yt_dlp import YoutubeDL
 
     from tunecrate.core.settings import Settings
@@ -378,6 +379,8 @@ def _youtube_dl_class() -> type:
 
 def _trusting(make_context, bundle: Path):
     """Wrap a request handler's context factory so its contexts also trust the system store and ``bundle``."""
+
+    import ssl
 
     def make(*args: Any, **kwargs: Any) -> ssl.SSLContext:
         context = make_context(*args, **kwargs)
