@@ -383,8 +383,11 @@ def demo(
 ) -> None:
     """Run the main job offline: mirror a public playlist of more than 100 entries, with no Spotify app.
 
-    Loopback stand-ins play Spotify's public web pages and the media host; the
-    real httpx → yt-dlp → ffmpeg → mutagen path runs, only the hosts are local.
+    Loopback stand-ins play Spotify's public web pages, the media host, YouTube
+    Music and YouTube; the real httpx → ytmusicapi → yt-dlp (with its
+    JavaScript runtime) → ffmpeg → mutagen path runs, only the hosts are local.
+    Most tracks are pinned to their audio; a few are found by searching YouTube
+    Music through the stand-in proxy (TUNECRATE_PROXY, TUNECRATE_CA_BUNDLE).
     """
     import time
 
@@ -397,10 +400,12 @@ def demo(
     shown = 10
     with demo_world(storage_root=state.storage, data_root=state.data) as world:
         console.print(f"Spotify's public web pages at {world.world.web.web_url} (no app credentials set), "
-                      f"media at {world.world.media.base_url}", markup=False, highlight=False)
+                      f"media at {world.world.media.base_url}; music.youtube.com and www.youtube.com through "
+                      f"the proxy at {world.world.proxy.url}", markup=False, highlight=False)
         with Library(world.settings) as lib:
             pinned = world.pin_sources(lib)
-            console.print(f"Pinned {pinned} demo tracks to their audio; mirroring {world.playlist.url}",
+            console.print(f"Pinned {pinned} demo tracks to their audio; the other {len(world.playlist.searched)} "
+                          f"are searched on YouTube Music. Mirroring {world.playlist.url}",
                           markup=False, highlight=False)
             with LoadProgress(console) as progress:
                 report = lib.load_playlist(world.playlist.url, progress=progress.on_event)
@@ -411,6 +416,10 @@ def demo(
             console.print(f"All of it: tunecrate playlist-local {doc.playlist_id}. Files are under "
                           f"{world.settings.storage_root / 'tracks'}; catalogue at {world.settings.database_path}",
                           markup=False, highlight=False)
+            if world.playlist.searched:
+                console.print("Found by search; to see why each match won:", markup=False, highlight=False)
+                for track_id in world.playlist.searched:
+                    console.print(f"  tunecrate match show {track_id}", markup=False, highlight=False)
         if keep_serving:
             console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell:")
             for name, value in world.environment().items():

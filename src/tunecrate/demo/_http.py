@@ -1,9 +1,11 @@
-"""What the loopback stand-ins share: a threaded HTTP server that stays quiet when clients hang up."""
+"""What the loopback stand-ins share: a threaded HTTP server that stays quiet when clients hang up, and
+how their searches split text into words."""
 
 from __future__ import annotations
 
 import sys
 import threading
+import unicodedata
 from http.server import ThreadingHTTPServer
 
 
@@ -52,3 +54,9 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` with accents removed, as the stand-ins' searches compare them."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in plain).split()

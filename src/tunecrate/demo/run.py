@@ -4,8 +4,11 @@
 100 entries on them and yields a :class:`Demo` whose settings point a library
 at them with no Spotify app credentials, as a new user starts: the playlist
 is read from its public web pages (the embed page, then the partner API's
-pages of 100). The CLI's ``demo`` command then loads and shows the result
-through the library, as a user's own program would.
+pages of 100). Most of its tracks are pinned to their audio on the media
+host; the first :data:`DEMO_SEARCHED` are left to search, which finds them on
+YouTube Music through ``TUNECRATE_PROXY`` and downloads them from YouTube
+with the JavaScript challenges solved. The CLI's ``demo`` command then loads
+and shows the result through the library, as a user's own program would.
 """
 
 from __future__ import annotations
@@ -23,30 +26,33 @@ from tunecrate.demo.world import PublicPlaylist, StandIns, build_public_playlist
 if TYPE_CHECKING:
     from tunecrate.library.library import Library
 
-__all__ = ["DEMO_PLAYLIST_SIZE", "Demo", "demo_world"]
+__all__ = ["DEMO_PLAYLIST_SIZE", "DEMO_SEARCHED", "Demo", "demo_world"]
 
 #: Tracks in the demo's public playlist (it also holds four entries that are not tracks).
 DEMO_PLAYLIST_SIZE = 108
+#: How many of them the demo leaves to search (YouTube Music, through the proxy).
+DEMO_SEARCHED = 4
 
 
 @dataclass
 class Demo:
     """The running stand-ins (``world``), the public playlist on them (``playlist``), and ``settings``
-    that point a library at them without Spotify credentials."""
+    that point a library at them without Spotify credentials, with search on."""
 
     world: StandIns
     playlist: PublicPlaylist
     settings: Settings
 
     def pin_sources(self, library: Library) -> int:
-        """Pin every track of the playlist to its audio on the media stand-in; return how many."""
-        for track_id, url in self.playlist.sources.items():
-            library.match_set(track_id, url)
-        return len(self.playlist.sources)
+        """Pin the tracks search is not meant to find to their audio on the media stand-in; return how
+        many. The others are found by search."""
+        for track_id in self.playlist.pinned:
+            library.match_set(track_id, self.playlist.sources[track_id])
+        return len(self.playlist.pinned)
 
     def environment(self) -> dict[str, str]:
         """The environment variables that point another process at the stand-ins."""
-        return self.world.environment(credentials=False)
+        return self.world.environment(credentials=False, search=True)
 
 
 @contextmanager
@@ -58,7 +64,7 @@ def demo_world(*, storage_root: Path | None, data_root: Path | None) -> Iterator
     tracks`` shows the result afterwards.
     """
     with tempfile.TemporaryDirectory(prefix="tunecrate-demo-") as work, StandIns(Path(work)) as world:
-        playlist = build_public_playlist(world, size=DEMO_PLAYLIST_SIZE)
-        settings = Settings.load(environ={}, storage_root=storage_root, data_root=data_root,
-                                 **world.settings_overrides(credentials=False))
+        playlist = build_public_playlist(world, size=DEMO_PLAYLIST_SIZE, searched=DEMO_SEARCHED)
+        settings = Settings.load(storage_root=storage_root, data_root=data_root,
+                                 **world.settings_overrides(credentials=False, search=True))
         yield Demo(world, playlist, settings)

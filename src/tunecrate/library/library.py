@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import LibraryBusy, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
+from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
 from tunecrate.library.catalogue import Catalogue
@@ -44,10 +45,12 @@ from tunecrate.library.results import (
 )
 from tunecrate.library.sync import SyncEngine, SyncSettings
 from tunecrate.media.covers import CoverFetcher
+from tunecrate.media.ytdlp import YtDlpFactory
 from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
 
 if TYPE_CHECKING:
+    from tunecrate.library.doctor import DoctorReport
     from tunecrate.library.pipeline import ProgressCallback
     from tunecrate.providers.base import Provider
     from tunecrate.providers.local import ScanReport
@@ -63,10 +66,12 @@ RETAG_COVER_TIMEOUT_S = 5.0
 
 
 def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target, and the sync engine's."""
+    """Every settings model of every registered source, provider and target, the sync engine's and yt-dlp's."""
     from tunecrate import providers, sources, targets
+    from tunecrate.media.ytdlp import YtDlpSettings
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), SyncSettings]
+    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), SyncSettings,
+            YtDlpSettings]
 
 
 class Library:
@@ -94,7 +99,10 @@ class Library:
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
         self._providers = list(providers) if providers is not None else None
-        self.covers = CoverFetcher(proxy=settings.proxy, verify=str(settings.ca_bundle) if settings.ca_bundle else True)
+        if settings.ca_bundle:
+            ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line
+        self.ytdlp = YtDlpFactory.from_settings(settings)
+        self.covers = CoverFetcher(proxy=settings.proxy, ca_bundle=settings.ca_bundle)
         self.sources = SourceRegistry(settings, sources)
         self.catalogue = Catalogue(self._engine, self.layout)
         self.jobs = Jobs(self._engine)
@@ -167,14 +175,15 @@ class Library:
         folders = load_music_dirs(self.settings)
         if folders:
             LocalIndex(self._engine).scan(folders)
-        return build_providers(self.settings.providers, self.settings, ProviderContext(self._engine))
+        return build_providers(self.settings.providers, self.settings, ProviderContext(self._engine, self.ytdlp))
 
     def _run_pipeline(self, tracks, progress, cancel):
         from tunecrate.library.pipeline import Pipeline
 
         if not tracks:
             return {}
-        pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers)
+        pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers,
+                            self.ytdlp)
         return pipeline.run(tracks, progress, cancel)
 
     # -- references -----------------------------------------------------------------------
@@ -215,11 +224,13 @@ class Library:
         configured 127.0.0.1 redirect URI. Raises what
         :func:`tunecrate.sources.spotify_login.login` raises.
         """
+        from tunecrate.core.net import requests_session
         from tunecrate.sources.spotify_login import SpotifySettings, login
 
         s = self.settings.section(SpotifySettings)
         login(client_id=s.spotify_client_id, token_path=self.token_path, accounts_url=s.spotify_accounts_url,
-              redirect_uri=s.spotify_redirect_uri, open_browser=open_browser)
+              redirect_uri=s.spotify_redirect_uri, open_browser=open_browser,
+              requests_session=requests_session(self.settings.proxy, self.settings.ca_bundle))
         self.sources.close()
         self.sources = self.sync_engine.sources = SourceRegistry(self.settings)
         return self.login_state()
@@ -235,6 +246,13 @@ class Library:
         from tunecrate.sources.spotify_login import login_state
 
         return LoginState(**login_state(self.token_path))
+
+    def doctor(self, *, timeout_s: float = 5.0) -> DoctorReport:
+        """What the main job needs and whether it works here, each checked by running it
+        (see :mod:`tunecrate.library.doctor`); network probes wait ``timeout_s`` seconds at most."""
+        from tunecrate.library.doctor import diagnose
+
+        return diagnose(self.settings, timeout_s=timeout_s)
 
     def ffmpeg_info(self) -> str:
         """``"ffmpeg version … (path)"`` of the encoder in use, or why there is none (for status screens)."""
@@ -480,7 +498,8 @@ class Library:
         embedded ones are kept). See :meth:`Maintenance.retag`.
         """
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
-        covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy) if fetch_covers else None
+        covers = (CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy,
+                               ca_bundle=self.settings.ca_bundle) if fetch_covers else None)
         try:
             return self.maintenance.retag(track_id, covers=covers)
         finally:

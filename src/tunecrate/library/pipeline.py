@@ -44,6 +44,7 @@ from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus,
 from tunecrate.library.results import CANCELLED
 from tunecrate.media.covers import CoverFetcher
 from tunecrate.media.fetch import Fetcher
+from tunecrate.media.ytdlp import YtDlpFactory
 from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
 from tunecrate.media.tagging import read_tags, write_tags
 from tunecrate.providers.base import Provider
@@ -107,8 +108,10 @@ class Pipeline:
         engine: Engine,
         providers: Sequence[Provider],
         covers: CoverFetcher,
+        ytdlp: YtDlpFactory | None = None,
     ) -> None:
         self.settings = settings
+        self._ytdlp = ytdlp or YtDlpFactory.from_settings(settings)
         self.layout = layout
         self.engine = engine
         self._providers = list(providers)
@@ -315,7 +318,7 @@ class Pipeline:
         fetcher = getattr(self._local, "fetcher", None)
         if fetcher is None:
             work_dir = self.layout.tmp_dir_for("dl-")
-            fetcher = self._local.fetcher = Fetcher(work_dir, proxy=self.settings.proxy)
+            fetcher = self._local.fetcher = Fetcher(work_dir, ytdlp=self._ytdlp)
             with self._fetchers_lock:
                 self._fetchers.append(fetcher)
         return fetcher

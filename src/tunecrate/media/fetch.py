@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from tunecrate.core.errors import DownloadError
+from tunecrate.core.net import TLS_HINT, untrusted_certificate
+from tunecrate.media.ytdlp import YtDlpFactory
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PERMANENT = re.compile(r"HTTP Error 4(?!29)\d\d|Unsupported URL|is not a valid URL|Video unavailable|Private video")
@@ -46,30 +48,20 @@ def file_source_path(source: str) -> Path | None:
     return None
 
 
-class _QuietLogger:
-    """Routes yt-dlp's messages away from the terminal; errors come back as exceptions."""
-
-    def debug(self, msg: str) -> None:
-        pass
-
-    info = warning = debug
-
-    def error(self, msg: str) -> None:
-        pass
-
-
 class Fetcher:
     """Downloads sources into ``work_dir`` with one reused ``YoutubeDL``.
 
     One instance per worker thread: ``YoutubeDL`` objects are not shared
     between threads. yt-dlp's own retries are off: the caller retries a
     failed download under the one retry policy (:mod:`tunecrate.core.retry`),
-    so attempts do not multiply. ``socket_timeout`` is in seconds; ``proxy``
-    (a URL) reaches yt-dlp's requests.
+    so attempts do not multiply. ``socket_timeout`` is in seconds. ``ytdlp``
+    builds the ``YoutubeDL`` (JavaScript runtime, cookies, extra options,
+    proxy, CA bundle; see :mod:`tunecrate.media.ytdlp`).
     """
 
-    def __init__(self, work_dir: Path, *, socket_timeout: float = 20.0, proxy: str | None = None) -> None:
+    def __init__(self, work_dir: Path, *, socket_timeout: float = 20.0, ytdlp: YtDlpFactory | None = None) -> None:
         self.work_dir = work_dir
+        self._factory = ytdlp or YtDlpFactory()
         self._options = {
             "format": "bestaudio/best",
             "outtmpl": {"default": str(work_dir / "%(id)s.%(ext)s")},
@@ -83,10 +75,7 @@ class Fetcher:
             "socket_timeout": socket_timeout,
             "cachedir": False,
             "overwrites": True,
-            "logger": _QuietLogger(),
         }
-        if proxy:
-            self._options["proxy"] = proxy
         self._ydl = None
 
     def fetch(self, source: str) -> tuple[Path, bool]:
@@ -96,7 +85,11 @@ class Fetcher:
         URLs are downloaded into ``work_dir`` (``owned`` True).
 
         Raises :class:`DownloadError`; ``transient`` is True for network
-        failures worth retrying, False for 4xx, unsupported URLs and missing files.
+        failures worth retrying, False for 4xx, unsupported URLs, missing
+        files, bot checks and unsolved YouTube challenges (whose message says
+        which setting to change, see :func:`~tunecrate.media.ytdlp.explain_failure`).
+        Raises :class:`~tunecrate.core.errors.ConfigurationError` for a bad
+        yt-dlp setting.
         """
         local = file_source_path(source)
         if local is not None:
@@ -106,16 +99,23 @@ class Fetcher:
         return self._download(source), True
 
     def _download(self, url: str) -> Path:
-        from yt_dlp import YoutubeDL
         from yt_dlp.utils import YoutubeDLError
 
         if self._ydl is None:
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            self._ydl = YoutubeDL(self._options)
+            self._ydl = self._factory.create(self._options)
+        logger = self._ydl.params.get("logger")
+        if hasattr(logger, "start"):
+            logger.start()
         try:
             info = self._ydl.extract_info(url, download=True, ie_key=extractor_for(url))
         except YoutubeDLError as exc:
             message = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
+            hint = self._factory.explain(message, logger)
+            if hint:
+                raise DownloadError(hint, transient=False) from exc
+            if untrusted_certificate(message):
+                raise DownloadError(f"download failed: {message}; {TLS_HINT}", transient=False) from exc
             raise DownloadError(
                 f"download failed: {message}", transient=not _PERMANENT.search(message)
             ) from exc

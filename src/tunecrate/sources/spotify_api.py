@@ -59,6 +59,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -71,6 +72,7 @@ from ..core.errors import (
     ServiceUnavailable,
     TunecrateError,
 )
+from ..core.net import TLS_HINT, requests_session, untrusted_certificate
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
@@ -119,7 +121,10 @@ class SpotifyApiSource:
     manager (see :func:`make_user_auth_manager`), needed for :meth:`saved_tracks`
     and used for playlists when given. ``choice`` is the value of
     ``TUNECRATE_SPOTIFY_SOURCE`` (``"auto"``, ``"api"`` or ``"web"``), which
-    decides what :meth:`suitable` takes (see the module docstring).
+    decides what :meth:`suitable` takes (see the module docstring). ``proxy``
+    (a URL) and ``ca_bundle`` (a PEM file of extra certificate authorities)
+    shape the one requests session that every call shares
+    (:func:`tunecrate.core.net.requests_session`).
 
     Raises :class:`ConfigurationError` when a URL is not ``http(s)://host…``,
     and on the first request when credentials are missing. No request is made
@@ -142,6 +147,8 @@ class SpotifyApiSource:
         backoff_s: float = 0.3,
         user_auth_manager: SpotifyPKCE | None = None,
         choice: str = "auto",
+        proxy: str | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
         if choice not in SOURCE_CHOICES:
             raise ConfigurationError(f"TUNECRATE_SPOTIFY_SOURCE must be one of {', '.join(SOURCE_CHOICES)}, "
@@ -155,6 +162,7 @@ class SpotifyApiSource:
         self._backoff_s = backoff_s
         self._requests_timeout_s = requests_timeout_s
         self._user_auth = user_auth_manager
+        self._proxy, self._ca_bundle = proxy, ca_bundle
         self._session: requests.Session | None = None
         self._clients: tuple[spotipy.Spotify, spotipy.Spotify] | None = None
 
@@ -167,11 +175,12 @@ class SpotifyApiSource:
         if s.spotify_client_id and path.exists():
             user_auth = make_user_auth_manager(s.spotify_client_id, token_path=path,
                                                accounts_url=s.spotify_accounts_url,
-                                               redirect_uri=s.spotify_redirect_uri)
+                                               redirect_uri=s.spotify_redirect_uri,
+                                               requests_session=requests_session(settings.proxy, settings.ca_bundle))
         return cls(client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
                    api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
                    max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth,
-                   choice=s.spotify_source)
+                   choice=s.spotify_source, proxy=settings.proxy, ca_bundle=settings.ca_bundle)
 
     @property
     def _sp(self) -> spotipy.Spotify:
@@ -196,9 +205,7 @@ class SpotifyApiSource:
         from spotipy.cache_handler import MemoryCacheHandler
         from spotipy.oauth2 import SpotifyClientCredentials
 
-        import requests
-
-        self._session = requests.Session()
+        self._session = requests_session(self._proxy, self._ca_bundle)
         credentials = SpotifyClientCredentials(
             self._client_id, self._client_secret, requests_session=self._session,
             requests_timeout=self._requests_timeout_s, cache_handler=MemoryCacheHandler(),
@@ -551,6 +558,11 @@ class SpotifyApiSource:
         host = urlsplit(url).netloc
         if isinstance(exc, requests.exceptions.Timeout):
             reason = f"no answer within {self._requests_timeout_s:g} s"
+        elif untrusted_certificate(exc):
+            error = ServiceUnavailable(f"cannot reach Spotify at {host}: its TLS certificate is not trusted "
+                                       f"({TLS_HINT})")
+            error.transient = False  # retrying cannot help
+            return error
         else:
             found = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
             reason = found.group(0).strip() if found else type(exc).__name__

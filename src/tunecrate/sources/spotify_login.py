@@ -141,6 +141,7 @@ def make_user_auth_manager(
     scope: str = USER_SCOPE,
     requests_timeout_s: float = 10.0,
     open_browser: bool = True,
+    requests_session: Any = None,
 ) -> SpotifyPKCE:
     """A spotipy PKCE auth manager whose token lives in the JSON file ``token_path``.
 
@@ -150,7 +151,9 @@ def make_user_auth_manager(
     (``SPOTIPY_REDIRECT_URI``; Spotify refuses ``localhost``). The token is
     kept by a :class:`PrivateTokenCache` (mode 0600, replaced atomically).
     Raises :class:`ConfigurationError` for a missing client id, a
-    ``localhost`` redirect URI or a bad ``accounts_url``.
+    ``localhost`` redirect URI or a bad ``accounts_url``. ``requests_session``
+    (a ``requests.Session``, e.g. with the library's proxy and CA bundle)
+    carries the token requests; ``None`` makes spotipy's own.
     """
     if not client_id:
         raise ConfigurationError("Spotify app credentials missing: set SPOTIPY_CLIENT_ID")
@@ -165,6 +168,7 @@ def make_user_auth_manager(
     manager = SpotifyPKCE(
         client_id=client_id, redirect_uri=redirect_uri, scope=scope, requests_timeout=requests_timeout_s,
         open_browser=open_browser, cache_handler=_private_token_cache_class()(token_path),
+        requests_session=requests_session if requests_session is not None else True,
     )
     manager.OAUTH_AUTHORIZE_URL = base + "/authorize"
     manager.OAUTH_TOKEN_URL = base + "/api/token"
@@ -273,6 +277,7 @@ def login(
     open_browser: bool = True,
     prompt: Callable[[str], str] | None = None,
     timeout_s: float = 300.0,
+    requests_session: Any = None,
 ) -> dict:
     """Log the user in to Spotify (PKCE) and store the token in ``token_path`` (mode 0600).
 
@@ -297,7 +302,7 @@ def login(
     :class:`StorageError` when the token file cannot be written.
     """
     manager = make_user_auth_manager(client_id, token_path=token_path, accounts_url=accounts_url,
-                                     redirect_uri=redirect_uri)
+                                     redirect_uri=redirect_uri, requests_session=requests_session)
     state = secrets.token_urlsafe(16)
     url = manager.get_authorize_url(state=state)
     split = urlsplit(redirect_uri)
