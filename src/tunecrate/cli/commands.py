@@ -233,7 +233,11 @@ def verify(
     repair: bool = typer.Option(False, "--repair", help="Queue missing or corrupt tracks for the next load or sync."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check that every track's file exists, has its recorded size and parses as MP3."""
+    """Check that every track's file exists, has its recorded size and parses as MP3.
+
+    Also checks that every library file is readable as the umask allows
+    (older releases made them 0600); `--repair` widens those modes.
+    """
     with open_library() as lib:
         report = lib.verify(repair=repair)
     if as_json:
@@ -241,8 +245,12 @@ def verify(
     else:
         for track_id, title, reason in report.problems:
             typer.echo(f"{title} ({track_id}): {reason}")
-        typer.echo(f"checked={report.checked} problems={len(report.problems)} repaired={len(report.repaired)}")
-    if report.problems and not repair:
+        fixed = set(report.modes_fixed)
+        for path, mode in report.modes:
+            typer.echo(f"{path}: mode {mode:04o}, want {report.want_mode:04o}{' (fixed)' if path in fixed else ''}")
+        typer.echo(f"checked={report.checked} problems={len(report.problems)} repaired={len(report.repaired)} "
+                   f"modes={len(report.modes)}")
+    if (report.problems or report.modes) and not repair:
         raise typer.Exit(1)
 
 

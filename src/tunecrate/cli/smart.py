@@ -1265,10 +1265,15 @@ class SmartSession:
                 report = self.lib.verify()
             lines = [Text(f"checked {report.checked}, {_plural(len(report.problems), 'problem')}")]
             lines += _capped([Text(f"  {title}: {reason}", style="red") for _, title, reason in report.problems])
+            if report.modes:
+                lines.append(Text(f"{_plural(len(report.modes), 'file')} other users cannot read "
+                                  f"(mode {report.modes[0][1]:04o}, want {report.want_mode:04o})", style="yellow"))
             self.console.print(Panel(Group(*lines), title="verify", title_align="left"))
-            if report.problems and self.confirm("Queue them to be fetched again?", default=True):
+            if (report.problems or report.modes) and self.confirm(
+                    "Repair (queue bad tracks to be fetched again, fix file modes)?", default=True):
                 done = self.shielded("Repairing…", lambda: self.lib.verify(repair=True))
-                self.console.print(f"{_plural(len(done.repaired), 'track')} queued for the next load or sync.")
+                self.console.print(f"{_plural(len(done.repaired), 'track')} queued for the next load or sync, "
+                                   f"{_plural(len(done.modes_fixed), 'file mode')} fixed.")
             self._pause()
         elif key == "g":
             plan = self.lib.gc_plan()

@@ -56,8 +56,6 @@ __all__ = ["QUEUE_STATUSES", "Decisions", "normalise_source"]
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
-#: The file under the storage root that keeps the user's decisions.
-DECISIONS_FILE = "decisions.json"
 
 
 def normalise_source(source: str) -> str:
@@ -90,7 +88,7 @@ class Decisions:
     @property
     def file(self) -> Path:
         """``storage_data/decisions.json``: the pins and skips, for a rebuild."""
-        return self.catalogue.layout.root / DECISIONS_FILE
+        return self.catalogue.layout.decisions_path
 
     # -- reading ---------------------------------------------------------------------
 

@@ -95,6 +95,14 @@ def _target(out: Destination, name: str, *, directory: bool = False) -> Path:
     return _check_file_target(_path(out).absolute())
 
 
+def _copy_content(source: Path, tmp: Path) -> None:
+    """Copy the bytes and the times of ``source`` into ``tmp``, not its mode: a copy is 0666 less the
+    umask, as every file tunecrate writes, even when the library file is older and stricter."""
+    st = os.stat(source)
+    shutil.copyfile(source, tmp)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def _copy_new(source: Path, folder: Path, label: str, ext: str) -> Path:
     """Copy ``source`` into ``folder`` under a free safe name for ``label`` + ``ext``; never overwrite.
 
@@ -106,8 +114,7 @@ def _copy_new(source: Path, folder: Path, label: str, ext: str) -> Path:
     folder = folder.absolute()
     tmp = create_temp(folder)
     try:
-        shutil.copyfile(source, tmp)
-        shutil.copystat(source, tmp)
+        _copy_content(source, tmp)
         names = NameAllocator(os.listdir(folder))
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -200,8 +207,7 @@ class Exporter:
         if target.is_dir():
             raise StorageError(f"cannot write {target}: it is a folder")
         with atomic_write(target) as tmp:
-            shutil.copyfile(source, tmp)
-            shutil.copystat(source, tmp)
+            _copy_content(source, tmp)
         return target
 
     # -- playlists: the one code path -------------------------------------------------------

@@ -9,7 +9,9 @@ and ``playlists/*.json``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,12 +21,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, TunecrateError
+from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import validate_stored_id
 from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.media.covers import CoverFetcher, embedded_cover
 from tunecrate.media.tagging import read_tags, write_tags
+from tunecrate.storage.atomic import file_mode
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -69,15 +72,24 @@ class VerifyReport:
     """Result of ``verify``: ``checked`` rows, and ``problems`` as ``(track_id, title, reason)``.
 
     ``repaired`` lists the track ids queued for the next load or sync.
+    ``modes`` lists the library files ``(path, mode)`` that lack permission
+    bits a new file gets (``want_mode``: 0666 less the umask), such as the
+    0600 files of older releases that a media server running as another user
+    cannot read; ``modes_fixed`` the paths whose mode was widened to it.
     """
 
     checked: int = 0
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    modes: list[tuple[str, int]] = field(default_factory=list)
+    want_mode: int = 0o644
+    modes_fixed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"checked": self.checked, "repaired": self.repaired,
-                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems]}
+                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems],
+                "modes": [{"path": p, "mode": f"{m:04o}"} for p, m in self.modes],
+                "want_mode": f"{self.want_mode:04o}", "modes_fixed": self.modes_fixed}
 
 
 @dataclass
@@ -183,13 +195,16 @@ class Maintenance:
     # -- verify ---------------------------------------------------------------------
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Check that every downloaded row's file exists, has its recorded size and parses as MP3.
+        """Check that every downloaded row's file exists, has its recorded size and parses as MP3,
+        and that every library file is readable as the umask allows (see :class:`VerifyReport`).
 
         With ``repair``, a missing or corrupt track is queued for the next load
         or sync (status ``pending``) and a corrupt file is removed (rows
-        first, files after).
+        first, files after); a file with too narrow a mode gets the missing
+        bits. Raises :class:`StorageError` when a mode cannot be changed.
         """
-        report = VerifyReport()
+        report = VerifyReport(want_mode=file_mode())
+        self._check_modes(report, repair)
         with Session(self.engine) as session:
             rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
         for row in rows:
@@ -212,6 +227,23 @@ class Maintenance:
             for track_id in report.repaired:
                 self.layout.track_path(track_id).unlink(missing_ok=True)
         return report
+
+    def _check_modes(self, report: VerifyReport, repair: bool) -> None:
+        want = report.want_mode
+        for path in self.layout.iter_library_files():
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & want == want:
+                continue
+            report.modes.append((str(path), mode))
+            if repair:
+                try:
+                    os.chmod(path, mode | want)
+                except OSError as exc:
+                    raise StorageError(f"cannot change the mode of {path}: {exc.strerror or exc}") from exc
+                report.modes_fixed.append(str(path))
 
     # -- retag ----------------------------------------------------------------------
 
