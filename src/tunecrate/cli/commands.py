@@ -275,22 +275,26 @@ def delete_track(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen and change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) done as JSON."),
 ) -> None:
     """Remove a track you added directly; it stays while a playlist still lists it."""
+    say = (lambda text: None) if as_json else typer.echo
     with open_library() as lib:
         plan = lib.delete_track(track_ref, dry_run=True)
         if plan.kept_by:
-            if not dry_run:
-                lib.delete_track(track_ref)  # no longer kept for its own sake
-            typer.echo(f"{plan.title} stays: listed in {', '.join(plan.kept_by)}")
-            return
-        typer.echo(f"{plan.title}: file {plan.file or '(none)'} will be removed")
-        if dry_run:
-            typer.echo("dry run: nothing removed")
-            return
-        confirm_or_refuse(f"remove {plan.title}?", yes)
-        lib.delete_track(track_ref)
-    typer.echo("removed")
+            result = plan if dry_run else lib.delete_track(track_ref)  # no longer kept for its own sake
+            say(f"{plan.title} stays: listed in {', '.join(plan.kept_by)}")
+        else:
+            say(f"{plan.title}: file {plan.file or '(none)'} will be removed")
+            if dry_run:
+                result = plan
+                say("dry run: nothing removed")
+            else:
+                confirm_or_refuse(f"remove {plan.title}?", yes)
+                result = lib.delete_track(track_ref)
+                say("removed")
+    if as_json:
+        print_json(result)
 
 
 @app.command("delete-playlist")
@@ -298,20 +302,22 @@ def delete_playlist(
     playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help="Playlist id, URL or URI, or `likes`."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen and change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) done as JSON."),
 ) -> None:
     """Remove a playlist and the tracks nothing else wants (tracks other playlists use stay)."""
     with open_library() as lib:
         plan = lib.delete_playlist(playlist_ref, dry_run=True)
-        for track in plan.removed:
-            typer.echo(f"remove: {track.title} ({track.track_id})")
-        for track in plan.kept:
-            typer.echo(f"keep:   {track.title} ({track.track_id}): {track.reason}")
+        if not as_json:
+            for track in plan.removed:
+                typer.echo(f"remove: {track.title} ({track.track_id})")
+            for track in plan.kept:
+                typer.echo(f"keep:   {track.title} ({track.track_id}): {track.reason}")
         if dry_run:
-            typer.echo("dry run: nothing removed")
+            print_json(plan) if as_json else typer.echo("dry run: nothing removed")
             return
         confirm_or_refuse(f"delete playlist {plan.title!r} and {len(plan.removed)} track file(s)?", yes)
-        lib.delete_playlist(playlist_ref)
-    typer.echo(f"deleted playlist {plan.title}")
+        result = lib.delete_playlist(playlist_ref)
+    print_json(result) if as_json else typer.echo(f"deleted playlist {plan.title}")
 
 
 # -- Spotify login --------------------------------------------------------------------

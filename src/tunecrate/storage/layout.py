@@ -123,8 +123,11 @@ class Layout:
         for p in removed:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
-            else:
+                continue
+            try:
                 p.unlink(missing_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot remove {p}: {exc.strerror or exc}") from exc
         return removed
 
     # -- atomic placement -------------------------------------------------------------
