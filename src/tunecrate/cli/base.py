@@ -40,6 +40,12 @@ class _Commands(TyperGroup):
         except Exception as exc:
             if not type(exc).__module__.startswith("sqlalchemy"):
                 raise
+            from tunecrate.db.engine import damage_reason
+
+            reason = damage_reason(exc)
+            if reason is not None:
+                raise fail(f"the catalogue is damaged ({reason}); run `tunecrate load-local` to set it aside "
+                           "and rebuild it from the storage folder") from None
             raise fail(f"the library database failed: {str(exc).splitlines()[0]}") from None
 
 
@@ -77,11 +83,12 @@ def _global(
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
-def open_library(**overrides):
-    """Open the library with the global options applied."""
+def open_library(*, set_aside_damaged: bool = False, **overrides):
+    """Open the library with the global options applied (``set_aside_damaged``: see :class:`Library`)."""
     from tunecrate.library.library import Library
 
-    return Library.open(storage_root=state.storage, data_root=state.data, **overrides)
+    return Library.open(storage_root=state.storage, data_root=state.data, set_aside_damaged=set_aside_damaged,
+                        **overrides)
 
 
 def print_json(obj) -> None:

@@ -256,15 +256,21 @@ def verify(
 
 @app.command("load-local")
 def load_local(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Rebuild or repair the database from storage_data/ alone (MP3 tags + playlists/*.json); no network."""
-    with open_library() as lib:
+    """Rebuild or repair the database from storage_data/ alone (MP3 tags + playlists/*.json); no network.
+
+    A damaged or empty catalogue is first moved aside as
+    `tunecrate.sqlite3.corrupt-<time>` next to it.
+    """
+    with open_library(set_aside_damaged=True) as lib:
         report = lib.rebuild()
     if as_json:
         print_json(report.to_json())
     else:
+        if report.set_aside:
+            typer.echo(f"the damaged catalogue was moved to {report.set_aside}")
         for path, reason in report.unreadable:
             typer.echo(f"skipped {path}: {reason}")
-        typer.echo(f"tracks={report.tracks} playlists={report.playlists} pins={report.pins}")
+        typer.echo(f"tracks={report.tracks} playlists={report.playlists} pins={report.pins} skips={report.skips}")
 
 
 # -- deleting ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import LibraryBusy, StorageError, TunecrateError
+from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
@@ -77,18 +77,20 @@ class Library:
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
-                 providers: Sequence[Provider] | None = None) -> None:
+                 providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False) -> None:
         settings.check_keys(_all_settings_models())
         for model in _all_settings_models():
             settings.section(model)  # every setting is validated once, at start-up
         self.settings = settings
         self.layout = Layout(settings.storage_root)
+        self._lock_path = settings.data_root / "tunecrate.lock"
+        #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
+        self.set_aside: Path | None = None
         try:
             self.layout.ensure()
-            self._engine = open_engine(settings.database_path)
+            self._engine = self._open_catalogue(set_aside_damaged)
         except OSError as exc:
             raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
-        self._lock_path = settings.data_root / "tunecrate.lock"
         self._lock = None
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
@@ -103,9 +105,50 @@ class Library:
         self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
 
     @classmethod
-    def open(cls, **overrides: Any) -> Library:
+    def open(cls, *, set_aside_damaged: bool = False, **overrides: Any) -> Library:
         """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
-        return cls(Settings.load(**overrides))
+        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged)
+
+    def _open_catalogue(self, set_aside_damaged: bool):
+        """The catalogue's engine. A damaged catalogue (:class:`CatalogueDamaged`) is refused with what
+        to do, or, with ``set_aside_damaged`` (``load-local``), renamed
+        ``tunecrate.sqlite3.corrupt-<time>`` (with its WAL files) and replaced by an empty one."""
+        path = self.settings.database_path
+        try:
+            return open_engine(path, check=set_aside_damaged)
+        except CatalogueDamaged as exc:
+            if not set_aside_damaged:
+                raise CatalogueDamaged(
+                    f"the catalogue {path} is damaged ({exc.reason}); run `tunecrate load-local` to set it "
+                    f"aside and rebuild it from {self.settings.storage_root}", path, exc.reason) from None
+        self.set_aside = self._set_aside_catalogue(path)
+        return open_engine(path)
+
+    def _set_aside_catalogue(self, path: Path) -> Path:
+        """Rename the catalogue ``path`` (and its ``-wal``/``-shm``) out of the way, under the write lock."""
+        import time
+
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise LibraryBusy(f"another tunecrate process is using the library at {self.settings.data_root}; "
+                              "wait for it to finish and try again") from None
+        try:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            dest, n = path.with_name(f"{path.name}.corrupt-{stamp}"), 1
+            while dest.exists():
+                n += 1
+                dest = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+            for suffix in ("-wal", "-shm", ""):  # the main file last: it is what marks a catalogue
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    part.replace(dest.with_name(dest.name + suffix))
+            return dest
+        finally:
+            lock.release()
 
     def close(self) -> None:
         self.sources.close()
@@ -476,8 +519,14 @@ class Library:
         return self.maintenance.verify(repair=repair)
 
     def rebuild(self) -> LoadLocalReport:
-        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``)."""
-        return self.maintenance.rebuild()
+        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``).
+
+        Open the library with ``set_aside_damaged=True`` first to rebuild over a
+        damaged catalogue; the report's ``set_aside`` says where it went.
+        """
+        report = self.maintenance.rebuild()
+        report.set_aside = str(self.set_aside) if self.set_aside is not None else None
+        return report
 
     # -- exports ---------------------------------------------------------------------------------
 

@@ -94,17 +94,19 @@ class VerifyReport:
 
 @dataclass
 class LoadLocalReport:
-    """Result of ``rebuild``: counts of what was found on disk and restored."""
+    """Result of ``rebuild``: counts of what was found on disk and restored; ``set_aside`` is where a
+    damaged catalogue was moved before the rebuild (``None`` when there was none)."""
 
     tracks: int = 0
     playlists: int = 0
     pins: int = 0
     skips: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    set_aside: str | None = None
 
     def to_json(self) -> dict:
         return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins, "skips": self.skips,
-                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable]}
+                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable], "set_aside": self.set_aside}
 
 
 def check_mp3(path: Path, expected_size: int | None) -> str | None:
