@@ -129,12 +129,13 @@ def test_download_track_prints_the_path_and_save_track_copies_it(cli, demo, worl
 
 
 def test_track_commands_fail_with_one_line(cli, demo, world, tmp_path):
+    _one_line_error(cli("download-track", fake_id("nope")), "no tunecrate library")
+    # Known to the library but not downloaded (no source, no provider).
+    _ok(cli("playlist", demo.playlist_url))
     _one_line_error(cli("download-track", fake_id("nope")), "no track")
     _one_line_error(cli("download-track", "../../etc/passwd"), "malformed")
     _one_line_error(cli("download-track", "https://open.spotify.com/album/" + demo.album_id), "expected a track")
     _one_line_error(cli("save-track", fake_id("nope"), str(tmp_path)), "no track")
-    # Known to the library but not downloaded (no source, no provider).
-    _ok(cli("playlist", demo.playlist_url))
     _one_line_error(cli("download-track", demo.track_ids[0]), "not downloaded", "unresolved")
     _one_line_error(cli("save-track", demo.track_ids[0], str(tmp_path)), "not downloaded")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "storage_data"]  # nothing written to OUT
@@ -311,6 +312,7 @@ def _seed_login(world, roots) -> None:
 
 
 def test_mirror_all_and_usage_errors(cli, demo, world, roots, tmp_path):
+    _ok(cli("load-local"))  # an empty library
     _one_line_error(cli("mirror", "--all", str(tmp_path / "m")), "no playlists")
     assert cli("mirror", str(tmp_path / "m")).exit_code == 2
     assert cli("mirror", "--all", demo.playlist_id, str(tmp_path / "m")).exit_code == 2

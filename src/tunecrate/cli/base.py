@@ -83,12 +83,13 @@ def _global(
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
-def open_library(*, set_aside_damaged: bool = False, **overrides):
-    """Open the library with the global options applied (``set_aside_damaged``: see :class:`Library`)."""
+def open_library(*, create: bool = True, set_aside_damaged: bool = False, **overrides):
+    """Open the library with the global options applied. Listing and export commands pass ``create=False``:
+    they create nothing where there is no library (see :meth:`Library.open`)."""
     from tunecrate.library.library import Library
 
-    return Library.open(storage_root=state.storage, data_root=state.data, set_aside_damaged=set_aside_damaged,
-                        **overrides)
+    return Library.open(storage_root=state.storage, data_root=state.data, create=create,
+                        set_aside_damaged=set_aside_damaged, **overrides)
 
 
 def print_json(obj) -> None:

@@ -72,7 +72,7 @@ def tracks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """List the tracks of the library."""
     from tunecrate.cli.render import print_tracks
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         rows = lib.tracks()
     print_json(rows) if as_json else print_tracks(rows)
 
@@ -82,7 +82,7 @@ def playlists(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
     """List the playlists of the library."""
     from tunecrate.cli.render import print_playlists
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         rows = lib.playlists()
     print_json(rows) if as_json else print_playlists(rows)
 
@@ -95,7 +95,7 @@ def playlist_local(
     """Show a playlist of the library with its tracks in order (no network)."""
     from tunecrate.cli.render import print_tracks
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         doc = lib.playlist(playlist_id)
     if as_json:
         print_json(doc.to_json())
@@ -123,7 +123,7 @@ def match_clear(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
 ) -> None:
     """Forget the pinned or skipped decision of a track."""
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         cleared = lib.match_clear(track_ref)
     typer.echo("cleared" if cleared else "no decision recorded for that track")
 
@@ -133,7 +133,7 @@ def match_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     """List the recorded match decisions (pinned, skipped, automatic)."""
     from tunecrate.cli.render import print_decisions
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         rows = lib.match_list()
     print_json(rows) if as_json else print_decisions(rows)
 
@@ -203,7 +203,7 @@ def gc(
     as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) removed as JSON."),
 ) -> None:
     """Remove orphan tracks, stray files under tmp/, and files under tracks/ that have no row."""
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         plan = lib.gc_plan()
         if not as_json:
             for track_id, title, path in plan.orphans:
@@ -238,7 +238,7 @@ def verify(
     Also checks that every library file is readable as the umask allows
     (older releases made them 0600); `--repair` widens those modes.
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         report = lib.verify(repair=repair)
     if as_json:
         print_json(report.to_json())
@@ -285,7 +285,7 @@ def delete_track(
 ) -> None:
     """Remove a track you added directly; it stays while a playlist still lists it."""
     say = (lambda text: None) if as_json else typer.echo
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         plan = lib.delete_track(track_ref, dry_run=True)
         if plan.kept_by:
             result = plan if dry_run else lib.delete_track(track_ref)  # no longer kept for its own sake
@@ -311,7 +311,7 @@ def delete_playlist(
     as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) done as JSON."),
 ) -> None:
     """Remove a playlist and the tracks nothing else wants (tracks other playlists use stay)."""
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         plan = lib.delete_playlist(playlist_ref, dry_run=True)
         if not as_json:
             for track in plan.removed:

@@ -58,7 +58,7 @@ def _print_export(result, as_json: bool, *, cover: bool = True, out=None) -> Non
 @app.command("download-track")
 def download_track(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
     """Print the absolute path of a downloaded track's MP3 in the library."""
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         path = lib.track_file(track_ref)
     typer.echo(str(path))
 
@@ -75,7 +75,7 @@ def save_track(
     path is replaced if it exists, as `cp` does. The copy appears complete or
     not at all.
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         path = lib.save_track(track_ref, out)
     typer.echo(str(path))
 
@@ -88,7 +88,7 @@ def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None
         if sys.stdout.isatty():
             raise typer.BadParameter("refusing to write a ZIP to a terminal; redirect stdout or give a file",
                                      param_hint="OUT")
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             stream = lib.iter_playlist_zip(playlist_ref)
             sink = sys.stdout.buffer
             try:
@@ -99,7 +99,7 @@ def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None
                 stream.close()
         _print_export(stream.result, as_json, out=sys.stderr)
         return
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.export_playlist_zip(playlist_ref, out, directory=directory)
     _print_export(result, as_json)
 
@@ -142,7 +142,7 @@ def export(
 
     Tracks not downloaded yet are left out and listed.
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
     _print_export(result, as_json, cover=False)
 
@@ -166,7 +166,7 @@ def mirror(
     refs = list(refs or ())
     if all_playlists == bool(refs):
         raise typer.BadParameter("give one or more playlists, or --all, before DEST", param_hint="PLAYLIST")
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.mirror(None if all_playlists else refs, dest, dry_run=dry_run)
     if as_json:
         print_json(result.to_json())

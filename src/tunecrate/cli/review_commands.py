@@ -38,7 +38,7 @@ def match_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a track's current choice and its candidates, with the score's components."""
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         item = lib.match_show(track_ref)
     if as_json:
         print_json(item)
@@ -132,7 +132,7 @@ def review(as_json: bool = typer.Option(False, "--json", help="Print the queue a
     n next, b back, q quit. Decisions are saved at once; run it again to resume.
     """
     if as_json:
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             print_json(lib.review_queue())
         return
     if not sys.stdin.isatty():
@@ -141,7 +141,7 @@ def review(as_json: bool = typer.Option(False, "--json", help="Print the queue a
             "queue and `tunecrate match set|skip|accept TRACK` to decide")
     from tunecrate.cli.review import run_review
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         run_review(lib, _console())
 
 
@@ -157,7 +157,7 @@ def retag(
     """Rewrite the tags of downloaded files from the library database, without fetching audio."""
     if bool(track_ref) == all_tracks:
         raise typer.BadParameter("give a track, or --all")
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         count = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
     typer.echo(f"retagged {count} file(s)")
 
@@ -186,7 +186,7 @@ def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     """List the music folders (from settings and added ones) with their indexed file counts."""
     from rich.table import Table
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         rows = lib.music_folders()
     if as_json:
         print_json(rows)

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, StorageError, TunecrateError
+from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
@@ -77,7 +77,8 @@ class Library:
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
-                 providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False) -> None:
+                 providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
+                 create: bool = True) -> None:
         settings.check_keys(_all_settings_models())
         for model in _all_settings_models():
             settings.section(model)  # every setting is validated once, at start-up
@@ -86,8 +87,11 @@ class Library:
         self._lock_path = settings.data_root / "tunecrate.lock"
         #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
         self.set_aside: Path | None = None
+        if not create and not settings.database_path.exists():
+            raise NotFound(self._no_library())
         try:
-            self.layout.ensure()
+            if create:
+                self.layout.ensure()
             self._engine = self._open_catalogue(set_aside_damaged)
         except OSError as exc:
             raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
@@ -105,9 +109,22 @@ class Library:
         self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
 
     @classmethod
-    def open(cls, *, set_aside_damaged: bool = False, **overrides: Any) -> Library:
-        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
-        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged)
+    def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
+        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`).
+
+        With ``create`` False (listing and export commands) nothing is created:
+        where no catalogue exists, :class:`NotFound` says where it was looked for.
+        """
+        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged, create=create)
+
+    def _no_library(self) -> str:
+        s = self.settings
+        if self.layout.tracks_dir.is_dir() or self.layout.playlists_dir.is_dir():
+            return (f"no tunecrate library catalogue at {s.database_path}, but {s.storage_root} holds a library: "
+                    "run `tunecrate load-local` to rebuild its catalogue")
+        return (f"no tunecrate library at {s.data_root} and {s.storage_root}; load something first "
+                "(`tunecrate playlist URL`), or point --data and --storage (TUNECRATE_DATA_ROOT, "
+                "TUNECRATE_STORAGE_ROOT) at yours")
 
     def _open_catalogue(self, set_aside_damaged: bool):
         """The catalogue's engine. A damaged catalogue (:class:`CatalogueDamaged`) is refused with what
