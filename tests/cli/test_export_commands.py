@@ -1,4 +1,4 @@
-"""Export commands through the real CLI: download-track, save-track, playlist ZIPs, export, mirror."""
+"""Export commands through the real CLI: path-of (and its old name download-track), save-track, playlist ZIPs, export, mirror."""
 
 from __future__ import annotations
 
@@ -96,14 +96,15 @@ def _dup_world(world, demo):
 # -- tracks --------------------------------------------------------------------------------
 
 
-def test_download_track_prints_the_path_and_save_track_copies_it(cli, demo, world, roots, tmp_path):
+def test_path_of_prints_the_path_and_save_track_copies_it(cli, demo, world, roots, tmp_path):
     _load_demo(cli, demo, world)
     first = demo.track_ids[0]
     library_file = _library_file(roots, first)
 
-    result = _ok(cli("download-track", f"https://open.spotify.com/track/{first}?si=x"))
+    result = _ok(cli("path-of", f"https://open.spotify.com/track/{first}?si=x"))
     assert result.stdout == f"{library_file.resolve()}\n"
-    assert _ok(cli("download-track", f"spotify:track:{first}")).stdout == result.stdout
+    assert _ok(cli("download-track", f"spotify:track:{first}")).stdout == result.stdout  # the old name
+    assert "download-track" not in cli("--help").stdout
 
     out = tmp_path / "out"
     out.mkdir()
@@ -132,11 +133,11 @@ def test_track_commands_fail_with_one_line(cli, demo, world, tmp_path):
     _one_line_error(cli("download-track", fake_id("nope")), "no tunecrate library")
     # Known to the library but not downloaded (no source, no provider).
     _ok(cli("playlist", demo.playlist_url))
-    _one_line_error(cli("download-track", fake_id("nope")), "no track")
-    _one_line_error(cli("download-track", "../../etc/passwd"), "malformed")
-    _one_line_error(cli("download-track", "https://open.spotify.com/album/" + demo.album_id), "expected a track")
+    _one_line_error(cli("path-of", fake_id("nope")), "no track")
+    _one_line_error(cli("path-of", "../../etc/passwd"), "malformed")
+    _one_line_error(cli("path-of", "https://open.spotify.com/album/" + demo.album_id), "expected a track")
     _one_line_error(cli("save-track", fake_id("nope"), str(tmp_path)), "no track")
-    _one_line_error(cli("download-track", demo.track_ids[0]), "not downloaded", "unresolved")
+    _one_line_error(cli("path-of", demo.track_ids[0]), "not downloaded", "unresolved")
     _one_line_error(cli("save-track", demo.track_ids[0], str(tmp_path)), "not downloaded")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "storage_data"]  # nothing written to OUT
     _load_demo(cli, demo, world)

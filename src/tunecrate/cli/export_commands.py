@@ -55,12 +55,19 @@ def _print_export(result, as_json: bool, *, cover: bool = True, out=None) -> Non
 # -- tracks -----------------------------------------------------------------------------
 
 
-@app.command("download-track")
-def download_track(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
-    """Print the absolute path of a downloaded track's MP3 in the library."""
+@app.command("path-of")
+def path_of(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
+    """Print the absolute path of a downloaded track's MP3 in the library (nothing is downloaded).
+
+    \b
+    Example: mpv "$(tunecrate path-of 4uLU6hMCjMI75M1A2tKUQC)"
+    """
     with open_library(create=False) as lib:
         path = lib.track_file(track_ref)
     typer.echo(str(path))
+
+
+app.command("download-track", hidden=True)(path_of)  # its old name, kept for scripts
 
 
 @app.command("save-track")

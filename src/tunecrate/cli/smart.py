@@ -1352,7 +1352,7 @@ class SmartSession:
                                ("Browse", "tunecrate playlists, playlist-local ID, tracks"),
                                ("Review", "tunecrate review, match set | list | clear"),
                                ("Save", "save-track, download-playlist-zip, export, mirror"),
-                               ("Track", "download-track, match show | accept | skip, retag"),
+                               ("Track", "path-of, save-track, match show | accept | skip, retag"),
                                ("Settings", "login, logout, sources, verify, retag --all, gc, load-local")):
             same.add_row(name, commands)
         self.console.print(Panel(Group(keys, Text(""), same), box=box.ROUNDED,
