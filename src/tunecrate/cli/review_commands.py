@@ -153,13 +153,19 @@ def retag(
     track_ref: Optional[str] = typer.Argument(None, metavar="[TRACK]", help="Spotify track URL, URI or id."),
     all_tracks: bool = typer.Option(False, "--all", help="Retag every downloaded track."),
     offline: bool = typer.Option(False, "--offline", help="Do not download covers; keep the embedded ones."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Rewrite the tags of downloaded files from the library database, without fetching audio."""
+    """Rewrite the tags of downloaded files from the library database, without fetching audio.
+
+    A cover that cannot be downloaded keeps the embedded one, with a warning on stderr.
+    """
     if bool(track_ref) == all_tracks:
         raise typer.BadParameter("give a track, or --all")
     with open_library(create=False) as lib:
-        count = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
-    typer.echo(f"retagged {count} file(s)")
+        report = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
+    for warning in report.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    print_json(report) if as_json else typer.echo(f"retagged {report.retagged} file(s)")
 
 
 # -- sources -------------------------------------------------------------------------------

@@ -1042,8 +1042,10 @@ class SmartSession:
         what = "this track's file" if track_id else "every downloaded file"
         if not self.confirm(f"Rewrite the tags of {what} from the catalogue (no audio is fetched)?", default=True):
             raise _Back
-        count = self.shielded("Rewriting tags…", lambda: self.lib.retag(track_id))
-        self.console.print(f"Rewrote the tags of {_plural(count, 'file')}.")
+        report = self.shielded("Rewriting tags…", lambda: self.lib.retag(track_id))
+        self.console.print(f"Rewrote the tags of {_plural(report.retagged, 'file')}.")
+        for line in _capped([Text(f"warning: {w}", style="yellow") for w in report.warnings], 3):
+            self.console.print(line)
         self._pause()
 
     def clear_decision(self, track_id: str) -> None:

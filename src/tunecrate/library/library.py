@@ -36,7 +36,7 @@ from tunecrate.library.catalogue import Catalogue
 from tunecrate.library.decisions import Decisions
 from tunecrate.library.exporter import Destination, Exporter
 from tunecrate.library.jobs import Jobs
-from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
+from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
 from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
@@ -509,14 +509,17 @@ class Library:
 
     # -- maintenance -----------------------------------------------------------------------------
 
-    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> int:
-        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue; return the count.
+    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> RetagReport:
+        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue.
 
         Covers are downloaded again unless ``fetch_covers`` is False (then the
-        embedded ones are kept). See :meth:`Maintenance.retag`.
+        embedded ones are kept); the report's ``warnings`` name each cover that
+        could not be fetched. See :meth:`Maintenance.retag`.
         """
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
-        covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy) if fetch_covers else None
+        covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy,
+                              verify=str(self.settings.ca_bundle) if self.settings.ca_bundle else True) \
+            if fetch_covers else None
         try:
             return self.maintenance.retag(track_id, covers=covers)
         finally:

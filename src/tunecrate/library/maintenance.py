@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import validate_stored_id
+from tunecrate.core.text import track_label
 from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.media.covers import CoverFetcher, embedded_cover
@@ -107,6 +108,18 @@ class LoadLocalReport:
     def to_json(self) -> dict:
         return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins, "skips": self.skips,
                 "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable], "set_aside": self.set_aside}
+
+
+@dataclass
+class RetagReport:
+    """Result of ``retag``: how many files were ``retagged``, and ``warnings``, one line per track
+    whose cover could not be fetched (its embedded cover was kept)."""
+
+    retagged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"retagged": self.retagged, "warnings": list(self.warnings)}
 
 
 def check_mp3(path: Path, expected_size: int | None) -> str | None:
@@ -249,19 +262,21 @@ class Maintenance:
 
     # -- retag ----------------------------------------------------------------------
 
-    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> int:
+    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> RetagReport:
         """Rewrite the ID3 tags of one downloaded track (``track_id``) or of all (``None``)
-        from the catalogue, without fetching audio; return how many files were rewritten.
+        from the catalogue, without fetching audio; report how many files were rewritten.
 
         The audio frames are copied unchanged. Each file is rewritten as a copy
         under ``tmp/`` and then atomically renamed over the original, so a crash
         leaves the old file or the new one; ``Track.size_bytes`` is updated.
-        Covers come from ``covers`` (``None``: keep the embedded ones). Takes the
+        Covers come from ``covers`` (``None``: keep the embedded ones); a cover
+        that cannot be fetched keeps the embedded one and is reported in
+        ``warnings``. Takes the
         write lock. Raises :class:`NotFound` when ``track_id`` names a track
         that is not in the library or has no file, :class:`TaggingError` or
         :class:`StorageError` when a file cannot be rewritten.
         """
-        count = 0
+        report = RetagReport()
         with self._writing():
             with Session(self.engine) as session:
                 if track_id is None:
@@ -283,15 +298,22 @@ class Maintenance:
                 if covers is not None and row.cover_url:
                     try:
                         cover = covers.get(row.cover_url)
-                    except DownloadError:
+                    except DownloadError as exc:
+                        report.warnings.append(f"{track_label(row.artists, row.title)} ({row.track_id}): {exc}; "
+                                               "kept the embedded cover")
                         cover = None
                 if cover is None:
                     cover = embedded_cover(final)
+                try:
+                    old_tags = read_tags(final)
+                except TunecrateError:
+                    old_tags = None
                 tmp = self.layout.tmp_file(suffix=".mp3")
                 try:
                     shutil.copyfile(final, tmp)
                     write_tags(tmp, row.info(), source_url=row.source_url, source_provider=row.source_provider,
-                               match_score=row.match_score, cover=cover)
+                               match_score=row.match_score, cover=cover,
+                               source_digest=old_tags.source_digest if old_tags is not None else None)
                     size = self.layout.install(tmp, final)
                 finally:
                     tmp.unlink(missing_ok=True)
@@ -300,8 +322,8 @@ class Maintenance:
                     stored.size_bytes, stored.updated_at = size, utcnow()
                     session.add(stored)
                     session.commit()
-                count += 1
-        return count
+                report.retagged += 1
+        return report
 
     # -- load-local -------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ format and are not post-processed; encoding happens afterwards with ffmpeg.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -44,6 +46,29 @@ def file_source_path(source: str) -> Path | None:
     if "://" not in source:
         return Path(source)
     return None
+
+
+@dataclass(frozen=True)
+class SourceDigest:
+    """The size (bytes) and SHA-256 (hex) of the audio a track's file was made from, as fetched.
+
+    Two sources with the same digest are the same recording, whatever their
+    URLs: re-pinning a track to a source whose bytes equal those its file was
+    made from keeps the file as it is.
+    """
+
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> "SourceDigest":
+        """The digest of the file at ``path`` (read once, in 1 MiB blocks). Raises ``OSError``."""
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+        return cls(size, digest.hexdigest())
 
 
 class _QuietLogger:
