@@ -381,9 +381,10 @@ def demo(
                 if item.path:
                     console.print(f"  {item.path}", markup=False, highlight=False)
         if keep_serving:
-            console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell:")
-            for name, value in world.environment().items():
-                console.print(f"  export {name}={value}", markup=False, highlight=False)
+            console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell, "
+                          "paste this there:")
+            sys.stdout.write(world.export_block())
+            sys.stdout.flush()
             try:
                 while True:
                     time.sleep(1)

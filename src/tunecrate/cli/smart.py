@@ -912,8 +912,11 @@ class SmartSession:
         if d.source_provider:
             source = f"{d.source_provider}: {source}"
         match = [f"score {d.match_score:.2f}"] if d.match_score is not None else []
-        if d.decision:
-            match.append("pinned by you" if d.decision == "pinned" else f"decision: {d.decision}")
+        if d.decision == "pinned":
+            by = d.decision_provider or "pinned"
+            match.append("pinned by you" if by == "pinned" else f"pinned by the {by}")
+        elif d.decision:
+            match.append(f"decision: {d.decision}")
         rows = [
             ("Artists", _artists(d)), ("Album", album), ("Release", " · ".join(release)), ("ISRC", isrc),
             ("Status", status), ("Source", source), ("Match", ", ".join(match) or "—"),

@@ -52,7 +52,10 @@ from tunecrate.media.fetch import file_source_path
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
 
-__all__ = ["QUEUE_STATUSES", "Decisions", "normalise_source"]
+__all__ = ["QUEUE_STATUSES", "USER", "Decisions", "normalise_source"]
+
+#: The ``provider`` of a decision the user made (``match set``, ``review``): their own pins.
+USER = "pinned"
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
@@ -140,19 +143,22 @@ class Decisions:
 
     # -- deciding ----------------------------------------------------------------------
 
-    def pin(self, track_id: str, source: str) -> DecisionRecord:
+    def pin(self, track_id: str, source: str, *, by: str = USER) -> DecisionRecord:
         """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
 
         The pin wins over search; the track need not be in the library yet. A
         track already downloaded from another source is fetched again on its
-        next load or sync, and its file replaced atomically. Raises
+        next load or sync, and its file replaced atomically (unless the new
+        source's bytes are those the file was made from). ``by`` says who
+        pinned it: :data:`USER`, or a program's name (the demo pins as
+        ``"demo"``); it is kept as the decision's ``provider``. Raises
         :class:`InvalidReference` for a source that is neither an http(s) URL
         nor an existing file.
         """
         source = normalise_source(source)
         with self._writing(), Session(self.engine) as session:
             decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
+            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, by
             decision.score, decision.decided_at = None, utcnow()
             session.add(decision)
             row = session.get(Track, track_id)
@@ -224,7 +230,7 @@ class Decisions:
         rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
                             .order_by(MatchDecision.track_id)).all()
         doc = {"format": 1, "decisions": [
-            {"track_id": d.track_id, "kind": d.kind, "source": d.source,
+            {"track_id": d.track_id, "kind": d.kind, "source": d.source, "provider": d.provider,
              "decided_at": d.decided_at.isoformat() if d.decided_at else None} for d in rows]}
         self.catalogue.layout.write_json(self.file, doc)
 

@@ -402,7 +402,9 @@ class Maintenance:
             was_pinned = decision.kind == DecisionKind.PINNED
             decision.kind = kind
             decision.source = saved.get("source") if kind == DecisionKind.PINNED else None
-            decision.provider = "pinned" if kind == DecisionKind.PINNED else None
+            provider = saved.get("provider")
+            decision.provider = (provider if isinstance(provider, str) and provider else "pinned") \
+                if kind == DecisionKind.PINNED else None
             session.add(decision)
             if kind == DecisionKind.SKIPPED:
                 skips += 1
