@@ -216,14 +216,39 @@ def test_duplicates_and_missing_tracks(cli, demo, world, roots, tmp_path):
     assert files == [_library_file(roots, t).resolve() for t in (t1, t2, t1)]
 
 
-def test_cover_that_cannot_be_fetched_is_a_warning(cli, demo, world, tmp_path):
-    _load_demo(cli, demo, world)
+def test_cover_that_cannot_be_fetched_is_a_warning(cli, demo, world, roots, tmp_path):
     world.media.fail_next("demo-playlist-cover.jpg", 404, times=100)
+    _pin(cli, _short_sources(world, demo.track_ids))
+    loaded = _ok(cli("playlist", demo.playlist_url))
+    assert "warning: playlist cover: no cover:" in loaded.stdout and "404" in loaded.stdout
     result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "a.zip")))
     assert "cover=no" in result.stdout
-    assert result.stderr.startswith("warning: no cover:") and "404" in result.stderr
+    assert result.stderr.startswith("warning: no cover stored") and f"tunecrate sync {demo.playlist_id}" in result.stderr
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:
         assert "cover.jpg" not in zf.namelist() and len(zf.namelist()) == 7
+
+
+def test_the_playlist_cover_is_stored_at_load_and_exports_stay_offline(cli, demo, world, roots, tmp_path,
+                                                                       media_cache):
+    _load_demo(cli, demo, world)
+    cache = roots["storage_root"] / "playlists" / f"{demo.playlist_id}.cover.jpg"
+    assert cache.read_bytes() == (media_cache / "media" / "demo-playlist-cover.jpg").read_bytes()
+
+    # The network gone, an export still holds the cover, and asks nothing of it.
+    world.media.fail_next("demo-playlist-cover.jpg", 503, times=100)
+    requests = len(world.media.requests)
+    result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "a.zip")))
+    assert "cover=yes" in result.stdout and result.stderr == ""
+    # A cover that is not stored (an older library) is not fetched by an export either.
+    cache.unlink()
+    result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "b.zip")))
+    assert "cover=no" in result.stdout and "tunecrate sync" in result.stderr
+    assert len(world.media.requests) == requests
+
+    # The next sync, with nothing else to do, stores it.
+    world.media.clear_faults()
+    synced = _ok(cli("sync", demo.playlist_id))
+    assert "up to date" in synced.stdout and cache.is_file()
 
 
 # -- M3U8 ----------------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ class Library:
         self.decisions = Decisions(self.catalogue, self._writing)
         self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
         self.exporter = Exporter(settings, self.catalogue, self.covers)
-        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs)
+        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
+                                      keep_cover=self._keep_playlist_cover)
 
     @classmethod
     def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
@@ -210,6 +211,19 @@ class Library:
                 if self._lock_depth == 0:
                     self._lock.release()
                     self._lock = None
+
+    def _keep_playlist_cover(self, playlist_id: str) -> str | None:
+        """Store the playlist's cover when it is not stored yet (under the write lock); a warning when
+        it cannot be fetched or stored now."""
+        row = self.catalogue.playlist_row(playlist_id)
+        if row is None or not row.cover_url or self.exporter.cover_of(playlist_id) is not None:
+            return None
+        try:
+            with self._writing():
+                _, warning = self.exporter.playlist_cover(playlist_id)
+        except LibraryBusy:
+            return "the playlist's cover was not fetched: another tunecrate process is changing the library"
+        return f"playlist cover: {warning}" if warning else None
 
     # -- the pipeline ---------------------------------------------------------------------
 

@@ -10,7 +10,10 @@ nothing wants. The order protects the user's files:
 2. added tracks are fetched first; a track that fails keeps its place with
    its status and reason, and the next sync retries it;
 3. the playlist document, then its rows, are written in one transaction;
-4. only then are tracks that nothing lists (and that the user did not add
+4. the list's cover is stored in the library (when it is not stored yet, or
+   changed), so that exports work offline; a cover that cannot be fetched
+   is a warning;
+5. only then are tracks that nothing lists (and that the user did not add
    directly) removed, rows first, files after. A list the source saw only in
    part (``TrackList.complete`` False) keeps every entry it could not see,
    and nothing is pruned.
@@ -142,16 +145,20 @@ class SyncEngine:
     """Loads and syncs lists (see the module docstring). A component of :class:`~tunecrate.library.Library`.
 
     ``run`` is the pipeline; ``writing`` the library's write-lock context;
-    ``jobs`` records each load and sync in the Job table.
+    ``jobs`` records each load and sync in the Job table; ``keep_cover(playlist_id)``
+    stores a list's cover in the library when it is missing, and returns a
+    warning when it cannot.
     """
 
     def __init__(self, catalogue: Catalogue, sources: SourceRegistry, run: RunPipeline,
-                 writing: Callable[[], AbstractContextManager], jobs: Jobs) -> None:
+                 writing: Callable[[], AbstractContextManager], jobs: Jobs,
+                 keep_cover: Callable[[str], str | None] | None = None) -> None:
         self.catalogue = catalogue
         self.sources = sources
         self._run = run
         self._writing = writing
         self.jobs = jobs
+        self._keep_cover = keep_cover or (lambda playlist_id: None)
 
     # -- reading a list ------------------------------------------------------------------
 
@@ -232,6 +239,9 @@ class SyncEngine:
                 report = LoadReport(kind=local.kind, id=ref.id, title=local.title, track_count=len(local.entries),
                                     plan=plan, up_to_date=True, dry_run=dry_run, source=local.source)
                 report.counts["present"] = len({t for t, _ in local.entries})
+                warning = None if dry_run else self._keep_cover(ref.id)
+                if warning:
+                    report.warnings.append(warning)
                 return report
         tracks = self.read(ref, prefer)
         if not tracks.complete and local is not None:
@@ -249,8 +259,11 @@ class SyncEngine:
             plan = self._plan(tracks, local, todo)
             outcomes = self._run(todo, progress, cancel) if todo else {}
             self.catalogue.write_playlist(tracks)
+            cover_warning = self._keep_cover(tracks.id)
             pruned = [] if keep_orphans or not tracks.complete else self.catalogue.prune(plan.prune)
             report = self._report(tracks, outcomes)
+            if cover_warning:
+                report.warnings.append(cover_warning)
             report.plan, report.pruned = plan, pruned
             self.jobs.finish(job, report)
             return report
