@@ -102,6 +102,13 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=plain) + "\n")
 
 
+def note_not_loaded(decision) -> None:
+    """Say on stderr that a decision (a :class:`DecisionRecord`) is about a track not loaded yet."""
+    if decision.status == "not in library":
+        sys.stderr.write(f"note: {decision.track_id} is not in the library yet: the decision applies when it "
+                         "is loaded\n")
+
+
 def err_console():
     from rich.console import Console
 

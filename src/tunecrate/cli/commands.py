@@ -11,7 +11,9 @@ from typing import Optional
 
 import typer
 
-from tunecrate.cli.base import app, confirm_or_refuse, err_console, match_app, open_library, print_json, state
+from tunecrate.cli.base import (
+    app, confirm_or_refuse, err_console, match_app, note_not_loaded, open_library, print_json, state,
+)
 from tunecrate.core.errors import TunecrateError
 
 
@@ -20,7 +22,7 @@ from tunecrate.core.errors import TunecrateError
 
 def _run_load(method: str, ref: str, as_json: bool) -> None:
     from tunecrate.cli.progress import LoadProgress
-    from tunecrate.cli.render import print_report
+    from tunecrate.cli.render import echo_failures, print_report
 
     with open_library() as lib:
         with LoadProgress(err_console()) as progress:
@@ -29,6 +31,7 @@ def _run_load(method: str, ref: str, as_json: bool) -> None:
         print_json(report.to_json())
     else:
         print_report(report)
+    echo_failures(report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -116,6 +119,7 @@ def match_set(
         result = lib.match_set(track_ref, source)
     title = f" ({result.title})" if result.title else ""
     typer.echo(f"pinned {result.track_id}{title} to {result.source}")
+    note_not_loaded(result)
 
 
 @match_app.command("clear")
@@ -154,7 +158,7 @@ def sync(
     An unchanged playlist (same snapshot, every file present) costs one light request.
     """
     from tunecrate.cli.progress import LoadProgress
-    from tunecrate.cli.render import print_sync
+    from tunecrate.cli.render import echo_failures, print_sync
 
     if bool(target) == all_playlists:
         raise typer.BadParameter("give a playlist (or `likes`), or --all")
@@ -176,6 +180,7 @@ def sync(
             failed |= not result.ok
             if not as_json:
                 print_sync(result)
+            echo_failures(result)
     if failed:
         raise typer.Exit(1)
 
@@ -187,11 +192,12 @@ def likes(
 ) -> None:
     """Load, then keep in sync, your Liked Songs as the playlist `likes` (needs `tunecrate login`)."""
     from tunecrate.cli.progress import LoadProgress
-    from tunecrate.cli.render import print_sync
+    from tunecrate.cli.render import echo_failures, print_sync
 
     with open_library() as lib, LoadProgress(err_console()) as progress:
         report = lib.load_likes(progress=progress.on_event, keep_orphans=keep_orphans)
     print_json(report.to_json()) if as_json else print_sync(report)
+    echo_failures(report)
     if not report.ok:
         raise typer.Exit(1)
 

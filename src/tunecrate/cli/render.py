@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -36,6 +39,24 @@ def _print_details(report: LoadReport) -> None:
         out.print(f"  skipped entry #{entry.position + 1}{name}: {entry.reason}", markup=False)
     for warning in report.warnings:
         out.print(f"  warning: {warning}", markup=False)
+
+
+def _same_destination() -> bool:
+    """Whether stdout and stderr are the same file (a terminal showing both): then nothing is said twice."""
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (out.st_dev, out.st_ino, out.st_rdev) == (err.st_dev, err.st_ino, err.st_rdev)
+
+
+def echo_failures(report: LoadReport) -> None:
+    """Each failed track of a load or sync also as an ``error: …`` line on stderr, so that ``2>``
+    in a script captures it (unless stderr is where stdout goes, which already shows them)."""
+    if not report.failures or _same_destination():
+        return
+    for f in report.failures:
+        sys.stderr.write(f"error: {f.title} ({f.track_id}) {f.status}: {' '.join(f.reason.split())}\n")
 
 
 def print_tracks(rows: Sequence[TrackRecord], title: str | None = None, numbered: bool = False) -> None:

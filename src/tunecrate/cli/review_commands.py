@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from tunecrate.cli.base import app, match_app, open_library, print_json
+from tunecrate.cli.base import app, match_app, note_not_loaded, open_library, print_json
 from tunecrate.core.errors import ConfigurationError
 
 sources_app = typer.Typer(help="Add, remove, list and scan the folders of music you already own.",
@@ -106,6 +106,7 @@ def match_skip(
         result = lib.match_skip(track_ref)
     title = f" ({result.title})" if result.title else ""
     typer.echo(f"skipped {result.track_id}{title}: it will not be downloaded")
+    note_not_loaded(result)
 
 
 @match_app.command("accept")

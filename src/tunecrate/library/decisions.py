@@ -47,7 +47,7 @@ from sqlmodel import Session, select
 from tunecrate.core.errors import InvalidReference, NotFound
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CandidateRecord, Choice, DecisionRecord, ReviewItem
-from tunecrate.media.fetch import file_source_path
+from tunecrate.media.fetch import audio_container, file_source_path
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -62,8 +62,10 @@ QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
 
 
 def normalise_source(source: str) -> str:
-    """A pinnable source: an absolute path to an existing local file, or an http(s) URL.
+    """A pinnable source: an absolute path to an existing local audio file, or an http(s) URL.
 
+    A local file must start like an audio container (magic bytes, see
+    :func:`~tunecrate.media.fetch.audio_container`; its name does not count).
     Raises :class:`InvalidReference` otherwise.
     """
     local = file_source_path(source)
@@ -71,6 +73,13 @@ def normalise_source(source: str) -> str:
         local = local.expanduser().absolute()
         if not local.is_file():
             raise InvalidReference(f"no such audio file: {local}")
+        try:
+            container = audio_container(local)
+        except OSError as exc:
+            raise InvalidReference(f"cannot read {local}: {exc.strerror or exc}") from exc
+        if container is None:
+            raise InvalidReference(f"not an audio file: {local} (it does not start like MP3, AAC, FLAC, Ogg, "
+                                   "WAV, AIFF, WebM/Matroska, MP4/M4A or WMA)")
         return str(local)
     if not source.startswith(("http://", "https://")):
         raise InvalidReference(f"a source must be an http(s) URL or a local file path, not {source!r}")
