@@ -41,7 +41,12 @@ def track(
     url: str = typer.Argument(..., help="Spotify track URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Download one track into the library (kept until you remove it)."""
+    """Download one track into the library (kept until you remove it).
+
+    \b
+    Example:
+      tunecrate track https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC
+    """
     _run_load("load_track", url, as_json)
 
 
@@ -50,7 +55,12 @@ def album(
     url: str = typer.Argument(..., help="Spotify album URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Download every track of an album into the library."""
+    """Download every track of an album into the library.
+
+    \b
+    Example:
+      tunecrate album spotify:album:4aawyAB9vmqN3uQ7FjRGTy
+    """
     _run_load("load_album", url, as_json)
 
 
@@ -63,6 +73,10 @@ def playlist(
 
     Prints the playlist id, title and a summary: downloaded, already present,
     unresolved, skipped and failed, with a reason for each failure.
+
+    \b
+    Example:
+      tunecrate playlist 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M?si=abc'
     """
     _run_load("load_playlist", url, as_json)
 
@@ -72,7 +86,12 @@ def playlist(
 
 @app.command()
 def tracks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the tracks of the library."""
+    """List the tracks of the library.
+
+    \b
+    Example:
+      tunecrate tracks --json
+    """
     from tunecrate.cli.render import print_tracks
 
     with open_library(create=False) as lib:
@@ -82,7 +101,12 @@ def tracks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 
 @app.command()
 def playlists(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the playlists of the library."""
+    """List the playlists of the library.
+
+    \b
+    Example:
+      tunecrate playlists
+    """
     from tunecrate.cli.render import print_playlists
 
     with open_library(create=False) as lib:
@@ -95,7 +119,12 @@ def playlist_local(
     playlist_id: str = typer.Argument(..., help="Playlist id (see `tunecrate playlists`), or `likes`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a playlist of the library with its tracks in order (no network)."""
+    """Show a playlist of the library with its tracks in order (no network).
+
+    \b
+    Example:
+      tunecrate playlist-local 37i9dQZF1DXcBWIGoYBM5M
+    """
     from tunecrate.cli.render import print_tracks
 
     with open_library(create=False) as lib:
@@ -114,7 +143,12 @@ def match_set(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
     source: str = typer.Argument(..., help="A URL yt-dlp can download (a direct media URL too) or a local audio file."),
 ) -> None:
-    """Pin the source of a track; it wins over search on every later load."""
+    """Pin the source of a track; it wins over search on every later load.
+
+    \b
+    Example:
+      tunecrate match set 4uLU6hMCjMI75M1A2tKUQC https://www.youtube.com/watch?v=dQw4w9WgXcQ
+    """
     with open_library() as lib:
         result = lib.match_set(track_ref, source)
     title = f" ({result.title})" if result.title else ""
@@ -126,7 +160,12 @@ def match_set(
 def match_clear(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
 ) -> None:
-    """Forget the pinned or skipped decision of a track."""
+    """Forget the pinned or skipped decision of a track.
+
+    \b
+    Example:
+      tunecrate match clear 4uLU6hMCjMI75M1A2tKUQC
+    """
     with open_library(create=False) as lib:
         cleared = lib.match_clear(track_ref)
     typer.echo("cleared" if cleared else "no decision recorded for that track")
@@ -134,7 +173,12 @@ def match_clear(
 
 @match_app.command("list")
 def match_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the recorded match decisions (pinned, skipped, automatic)."""
+    """List the recorded match decisions (pinned, skipped, automatic).
+
+    \b
+    Example:
+      tunecrate match list --json
+    """
     from tunecrate.cli.render import print_decisions
 
     with open_library(create=False) as lib:
@@ -156,6 +200,10 @@ def sync(
     """Bring playlists in step with Spotify: download added tracks, record the new order, prune.
 
     An unchanged playlist (same snapshot, every file present) costs one light request.
+
+    \b
+    Example:
+      tunecrate sync --all --dry-run
     """
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import echo_failures, print_sync
@@ -190,7 +238,12 @@ def likes(
     keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Keep tracks no playlist needs any more."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Load, then keep in sync, your Liked Songs as the playlist `likes` (needs `tunecrate login`)."""
+    """Load, then keep in sync, your Liked Songs as the playlist `likes` (needs `tunecrate login`).
+
+    \b
+    Example:
+      tunecrate likes
+    """
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import echo_failures, print_sync
 
@@ -208,7 +261,12 @@ def gc(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) removed as JSON."),
 ) -> None:
-    """Remove orphan tracks, stray files under tmp/, and files under tracks/ that have no row."""
+    """Remove orphan tracks, stray files under tmp/, and files under tracks/ that have no row.
+
+    \b
+    Example:
+      tunecrate gc --dry-run
+    """
     with open_library(create=False) as lib:
         plan = lib.gc_plan()
         if not as_json:
@@ -243,6 +301,10 @@ def verify(
 
     Also checks that every library file is readable as the umask allows
     (older releases made them 0600); `--repair` widens those modes.
+
+    \b
+    Example:
+      tunecrate verify --repair
     """
     with open_library(create=False) as lib:
         report = lib.verify(repair=repair)
@@ -266,6 +328,10 @@ def load_local(as_json: bool = typer.Option(False, "--json", help="Print the rep
 
     A damaged or empty catalogue is first moved aside as
     `tunecrate.sqlite3.corrupt-<time>` next to it.
+
+    \b
+    Example:
+      tunecrate load-local
     """
     with open_library(set_aside_damaged=True) as lib:
         report = lib.rebuild()
@@ -289,7 +355,12 @@ def delete_track(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) done as JSON."),
 ) -> None:
-    """Remove a track you added directly; it stays while a playlist still lists it."""
+    """Remove a track you added directly; it stays while a playlist still lists it.
+
+    \b
+    Example:
+      tunecrate delete-track 4uLU6hMCjMI75M1A2tKUQC --dry-run
+    """
     say = (lambda text: None) if as_json else typer.echo
     with open_library(create=False) as lib:
         plan = lib.delete_track(track_ref, dry_run=True)
@@ -316,7 +387,12 @@ def delete_playlist(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print what was (or would be) done as JSON."),
 ) -> None:
-    """Remove a playlist and the tracks nothing else wants (tracks other playlists use stay)."""
+    """Remove a playlist and the tracks nothing else wants (tracks other playlists use stay).
+
+    \b
+    Example:
+      tunecrate delete-playlist 37i9dQZF1DXcBWIGoYBM5M --dry-run
+    """
     with open_library(create=False) as lib:
         plan = lib.delete_playlist(playlist_ref, dry_run=True)
         if not as_json:
@@ -339,7 +415,12 @@ def delete_playlist(
 def login(
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the address to open."),
 ) -> None:
-    """Log in to Spotify so tunecrate can read your Liked Songs (PKCE, scope user-library-read)."""
+    """Log in to Spotify so tunecrate can read your Liked Songs (PKCE, scope user-library-read).
+
+    \b
+    Example:
+      tunecrate login --no-browser
+    """
     with open_library() as lib:
         result = lib.login(open_browser=not no_browser)
     typer.echo(f"logged in (scope {result.scope}); token saved to {lib.token_path}")
@@ -347,7 +428,12 @@ def login(
 
 @app.command()
 def logout() -> None:
-    """Forget the cached Spotify login."""
+    """Forget the cached Spotify login.
+
+    \b
+    Example:
+      tunecrate logout
+    """
     with open_library() as lib:
         typer.echo("logged out" if lib.logout() else "was not logged in")
 
@@ -362,6 +448,10 @@ def demo(
     """Run the main job offline: loopback Spotify and media stand-ins, then mirror the demo playlist.
 
     Uses the real spotipy → yt-dlp → ffmpeg → mutagen path; only the hosts are local.
+
+    \b
+    Example:
+      tunecrate demo --serve
     """
     import time
 

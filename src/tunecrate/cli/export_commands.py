@@ -8,7 +8,6 @@ errors are one ``error: …`` line and exit 1, as everywhere in the CLI.
 
 from __future__ import annotations
 
-import enum
 import json
 import sys
 from pathlib import Path
@@ -22,10 +21,16 @@ _PLAYLIST_HELP = "Playlist URL, URI or id (see `tunecrate playlists`), or `likes
 _TRACK_HELP = "Spotify track URL, URI or id."
 
 
-class ExportFormat(str, enum.Enum):
-    """Formats of `tunecrate export`."""
+#: Formats `tunecrate export` writes.
+EXPORT_FORMATS = ("m3u8",)
 
-    m3u8 = "m3u8"
+
+def _export_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in EXPORT_FORMATS:
+        raise typer.BadParameter(f"{value!r} is not a format tunecrate exports; choose {', '.join(EXPORT_FORMATS)} "
+                                 "(a ZIP of the MP3s is `tunecrate download-playlist-zip`)")
+    return fmt
 
 
 def _warn(messages) -> None:
@@ -81,6 +86,10 @@ def save_track(
     anything: a taken name gets a number, `Artist - Title (2).mp3`. A file
     path is replaced if it exists, as `cp` does. The copy appears complete or
     not at all.
+
+    \b
+    Example:
+      tunecrate save-track 4uLU6hMCjMI75M1A2tKUQC ~/Music/
     """
     with open_library(create=False) as lib:
         path = lib.save_track(track_ref, out)
@@ -123,6 +132,10 @@ def download_playlist_zip(
     A track listed twice is stored once and listed twice in the M3U8. Tracks
     not downloaded yet are left out and listed. Prints the path, the counts
     and the missing tracks; the archive appears complete or not at all.
+
+    \b
+    Example:
+      tunecrate download-playlist-zip likes ~/Downloads/
     """
     _zip(playlist_ref, out, as_json, directory=False)
 
@@ -133,7 +146,12 @@ def save_playlist(
     out: Path = typer.Argument(..., metavar="OUT", help="Folder to write `<playlist title>.zip` into (created)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Save a playlist's ZIP into a folder, named after the playlist (replacing an older export)."""
+    """Save a playlist's ZIP into a folder, named after the playlist (replacing an older export).
+
+    \b
+    Example:
+      tunecrate save-playlist 37i9dQZF1DXcBWIGoYBM5M exports/
+    """
     _zip(playlist_ref, str(out), as_json, directory=True)
 
 
@@ -141,13 +159,18 @@ def save_playlist(
 def export(
     playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help=_PLAYLIST_HELP),
     dest: str = typer.Argument(..., metavar="DEST", help="A file path, or a folder (then `<title>.m3u8` in it)."),
-    fmt: ExportFormat = typer.Option(ExportFormat.m3u8, "--format", help="Playlist format."),
+    fmt: str = typer.Option("m3u8", "--format", metavar="FORMAT", callback=_export_format,
+                            help=f"Playlist format: {', '.join(EXPORT_FORMATS)}."),
     absolute: bool = typer.Option(False, "--absolute", help="Write absolute paths instead of paths relative to DEST's folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write a playlist file (extended M3U8) that points at the library's MP3s.
 
     Tracks not downloaded yet are left out and listed.
+
+    \b
+    Example:
+      tunecrate export likes ~/Music/playlists/ --format m3u8
     """
     with open_library(create=False) as lib:
         result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
@@ -169,6 +192,10 @@ def mirror(
     named any more are removed. Only files the mirror wrote (listed in
     `.tunecrate-mirror.json`) are ever replaced or deleted; other files in
     DEST are left alone, and a file changed in DEST is left and no longer managed.
+
+    \b
+    Example:
+      tunecrate mirror --all /media/phone/Music --dry-run
     """
     refs = list(refs or ())
     if all_playlists == bool(refs):

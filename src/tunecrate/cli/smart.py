@@ -85,6 +85,10 @@ def smart() -> None:
     """Open the interactive smart CLI: load, sync, browse, review, save and delete from menus.
 
     Needs a terminal. Ctrl-C cancels the current operation; twice quits.
+
+    \b
+    Example:
+      tunecrate smart
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.stderr.write(_NOT_A_TERMINAL)
@@ -627,8 +631,7 @@ class SmartSession:
         if report.skipped_entries:
             lines.append(Text(f"Skipped {_plural(len(report.skipped_entries), 'source entry', 'source entries')}:",
                               style="dim"))
-            lines += _capped([Text(f"  #{e.position + 1}{' ' + repr(e.name) if e.name else ''}: {e.reason}",
-                                   style="dim") for e in report.skipped_entries], 4)
+            lines += _capped([Text(f"  {e.describe()}", style="dim") for e in report.skipped_entries], 4)
         lines += _capped([Text(f"warning: {w}", style="yellow") for w in report.warnings], 3)
         if report.pruned:
             lines.append(Text(f"Removed {_plural(len(report.pruned), 'track')} no playlist needs any more."))
