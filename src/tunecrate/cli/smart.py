@@ -296,9 +296,7 @@ def complete_path(text: str, state: int) -> str | None:
 
 
 def _single_keys_possible() -> bool:
-    """Whether menus can read one key press: a POSIX terminal on stdin (not ``TUNECRATE_LINE_INPUT``)."""
-    if os.environ.get("TUNECRATE_LINE_INPUT"):
-        return False
+    """Whether menus can read one key press: a POSIX terminal on stdin."""
     try:
         import termios  # noqa: F401
     except ImportError:  # pragma: no cover - Windows
@@ -1427,7 +1425,8 @@ class SmartSession:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in (("number, Enter", "choose; in a table, open a row"),
+        for key, what in (("a key", "choose from a menu (no Enter needed)"),
+                          ("number, Enter", "in a table, open a row"),
                           ("q", "go back (at the menu: quit)"),
                           ("n / p", "next / previous page of a table"),
                           ("/words", "search a table; / alone shows every row"),
