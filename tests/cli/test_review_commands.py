@@ -261,6 +261,12 @@ def test_retag_command(cli, demo, roots):
     assert cli("verify").exit_code == 0  # the recorded size follows the new tags
 
     assert cli("retag", "--all", "--offline").stdout.strip() == "retagged 1 file(s)"
+    with sqlite3.connect(roots["data_root"] / "tunecrate.sqlite3") as db:
+        db.execute("update track set cover_url = 'http://127.0.0.1:9/gone.jpg' where track_id = ?", (track_id,))
+    result = cli("retag", track_id)
+    assert result.exit_code == 0 and result.stdout.strip() == "retagged 1 file(s)"
+    assert result.stderr.startswith("warning: ") and "http://127.0.0.1:9/gone.jpg" in result.stderr
+    assert "kept the embedded cover" in result.stderr and ID3(path).getall("APIC")[0].data == cover
     assert cli("retag").exit_code == 2
     assert cli("retag", track_id, "--all").exit_code == 2
     result = cli("retag", demo.track_ids[0])
