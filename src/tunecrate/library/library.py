@@ -73,7 +73,12 @@ class Library:
 
     Build it with :meth:`open`. ``sources`` maps source names to ready
     instances and ``providers`` replaces the recording providers built from
-    settings (a Python program's own, or a test's).
+    settings (a Python program's own, or a test's). With ``create`` False
+    nothing is created, and a missing catalogue is :class:`NotFound` saying
+    where it was looked for. A damaged or empty catalogue is
+    :class:`CatalogueDamaged` (what to do in its message), unless
+    ``set_aside_damaged`` (``load-local``) moves it aside first
+    (:attr:`set_aside`).
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
