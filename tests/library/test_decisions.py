@@ -124,7 +124,10 @@ def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
             row.cover_url = "http://127.0.0.1:9/cover.jpg"
             session.add(row)
             session.commit()
-        assert lib.retag(track_id) == 1
+        report = lib.retag(track_id)
+        assert report.retagged == 1
+        assert len(report.warnings) == 1 and "http://127.0.0.1:9/cover.jpg" in report.warnings[0]
+        assert "kept the embedded cover" in report.warnings[0]
         tags = ID3(path)
         assert tags["TIT2"].text == ["Morning Static (Retagged)"]
         assert tags["TPE1"].text == ["New Artist", "Guest"] and tags["TALB"].text == ["New Album"]
@@ -144,7 +147,7 @@ def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
             row.cover_url = new_cover
             session.add(row)
             session.commit()
-        assert lib.retag() == 1
+        assert lib.retag().to_json() == {"retagged": 1, "warnings": []}
         assert ID3(path).getall("APIC")[0].data == (world.work_dir / "media" / "retag-cover.jpg").read_bytes()
         assert _audio_part(path) == audio
 

@@ -20,6 +20,7 @@ traceback for these.
     ├── EncodeError             ffmpeg failed or the result is not audio
     ├── TaggingError            mutagen could not write tags
     ├── StorageError            disk full, permissions, unsafe names
+    │   └── CatalogueDamaged    the catalogue file is not a readable database
     └── LibraryBusy             another process holds the library lock
 """
 
@@ -104,6 +105,20 @@ class TaggingError(TunecrateError):
 
 class StorageError(TunecrateError):
     """A filesystem operation failed: disk full, permissions, unsafe name."""
+
+
+class CatalogueDamaged(StorageError):
+    """The catalogue file exists but is empty or not a readable SQLite database.
+
+    ``path`` is the file; ``reason`` what SQLite (or its size) said.
+    ``tunecrate load-local`` sets such a file aside and rebuilds the
+    catalogue from the storage folder.
+    """
+
+    def __init__(self, message: str, path=None, reason: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
 
 
 class LibraryBusy(TunecrateError):

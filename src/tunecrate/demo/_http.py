@@ -32,6 +32,11 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        return self._httpd.server_address[1]
+
+    @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` of the running server."""
         host, port = self._httpd.server_address[:2]
@@ -45,8 +50,10 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._httpd.shutdown()
+        """Stop serving (if it started) and close the listening socket."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread = None
         self._httpd.server_close()
 
     def __enter__(self):

@@ -43,7 +43,9 @@ from tunecrate.media.ffmpeg import find_ffmpeg
 def generate_tone(ffmpeg: str, dest: Path, seconds: float, frequency: int, codec: str = "libopus") -> Path:
     """Write ``seconds`` of a sine tone at ``frequency`` Hz to ``dest`` (format from its suffix).
 
-    Cached: an existing non-empty ``dest`` is reused.
+    The same arguments give the same bytes on every run (ffmpeg's bitexact
+    mode: no random container ids, no dates). Cached: an existing non-empty
+    ``dest`` is reused.
     """
     if dest.is_file() and dest.stat().st_size > 0:
         return dest
@@ -52,7 +54,8 @@ def generate_tone(ffmpeg: str, dest: Path, seconds: float, frequency: int, codec
     subprocess.run(
         [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
          "-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=48000:duration={seconds}",
-         "-ac", "2", "-c:a", codec, *(["-b:a", "128k"] if codec == "libopus" else []), str(tmp)],
+         "-ac", "2", "-c:a", codec, *(["-b:a", "128k"] if codec == "libopus" else []),
+         "-fflags", "+bitexact", "-flags:a", "+bitexact", str(tmp)],
         check=True, capture_output=True,
     )
     tmp.replace(dest)
@@ -66,7 +69,8 @@ def generate_cover(ffmpeg: str, dest: Path, color: str, size: int = 640) -> Path
     dest.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-f", "lavfi", "-i", f"color=c={color}:s={size}x{size}", "-frames:v", "1", str(dest)],
+         "-f", "lavfi", "-i", f"color=c={color}:s={size}x{size}", "-frames:v", "1",
+         "-fflags", "+bitexact", "-flags:v", "+bitexact", str(dest)],
         check=True, capture_output=True,
     )
     return dest

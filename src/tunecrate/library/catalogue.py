@@ -215,6 +215,7 @@ class Catalogue:
             spotify_url=f"https://open.spotify.com/track/{track_id}" if is_spotify_id(track_id) else None,
             playlists=tuple(playlists), decision=decision.kind if decision else None,
             candidates=tuple(decision.candidates) if decision else (),
+            decision_provider=decision.provider if decision else None,
         )
 
     def needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:

@@ -47,22 +47,25 @@ from sqlmodel import Session, select
 from tunecrate.core.errors import InvalidReference, NotFound
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CandidateRecord, Choice, DecisionRecord, ReviewItem
-from tunecrate.media.fetch import file_source_path
+from tunecrate.media.fetch import audio_container, file_source_path
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
 
-__all__ = ["QUEUE_STATUSES", "Decisions", "normalise_source"]
+__all__ = ["QUEUE_STATUSES", "USER", "Decisions", "normalise_source"]
+
+#: The ``provider`` of a decision the user made (``match set``, ``review``): their own pins.
+USER = "pinned"
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
-#: The file under the storage root that keeps the user's decisions.
-DECISIONS_FILE = "decisions.json"
 
 
 def normalise_source(source: str) -> str:
-    """A pinnable source: an absolute path to an existing local file, or an http(s) URL.
+    """A pinnable source: an absolute path to an existing local audio file, or an http(s) URL.
 
+    A local file must start like an audio container (magic bytes, see
+    :func:`~tunecrate.media.fetch.audio_container`; its name does not count).
     Raises :class:`InvalidReference` otherwise.
     """
     local = file_source_path(source)
@@ -70,6 +73,13 @@ def normalise_source(source: str) -> str:
         local = local.expanduser().absolute()
         if not local.is_file():
             raise InvalidReference(f"no such audio file: {local}")
+        try:
+            container = audio_container(local)
+        except OSError as exc:
+            raise InvalidReference(f"cannot read {local}: {exc.strerror or exc}") from exc
+        if container is None:
+            raise InvalidReference(f"not an audio file: {local} (it does not start like MP3, AAC, FLAC, Ogg, "
+                                   "WAV, AIFF, WebM/Matroska, MP4/M4A or WMA)")
         return str(local)
     if not source.startswith(("http://", "https://")):
         raise InvalidReference(f"a source must be an http(s) URL or a local file path, not {source!r}")
@@ -90,7 +100,7 @@ class Decisions:
     @property
     def file(self) -> Path:
         """``storage_data/decisions.json``: the pins and skips, for a rebuild."""
-        return self.catalogue.layout.root / DECISIONS_FILE
+        return self.catalogue.layout.decisions_path
 
     # -- reading ---------------------------------------------------------------------
 
@@ -142,19 +152,22 @@ class Decisions:
 
     # -- deciding ----------------------------------------------------------------------
 
-    def pin(self, track_id: str, source: str) -> DecisionRecord:
+    def pin(self, track_id: str, source: str, *, by: str = USER) -> DecisionRecord:
         """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
 
         The pin wins over search; the track need not be in the library yet. A
         track already downloaded from another source is fetched again on its
-        next load or sync, and its file replaced atomically. Raises
+        next load or sync, and its file replaced atomically (unless the new
+        source's bytes are those the file was made from). ``by`` says who
+        pinned it: :data:`USER`, or a program's name (the demo pins as
+        ``"demo"``); it is kept as the decision's ``provider``. Raises
         :class:`InvalidReference` for a source that is neither an http(s) URL
         nor an existing file.
         """
         source = normalise_source(source)
         with self._writing(), Session(self.engine) as session:
             decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
+            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, by
             decision.score, decision.decided_at = None, utcnow()
             session.add(decision)
             row = session.get(Track, track_id)
@@ -226,7 +239,7 @@ class Decisions:
         rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
                             .order_by(MatchDecision.track_id)).all()
         doc = {"format": 1, "decisions": [
-            {"track_id": d.track_id, "kind": d.kind, "source": d.source,
+            {"track_id": d.track_id, "kind": d.kind, "source": d.source, "provider": d.provider,
              "decided_at": d.decided_at.isoformat() if d.decided_at else None} for d in rows]}
         self.catalogue.layout.write_json(self.file, doc)
 

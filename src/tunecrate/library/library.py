@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import LibraryBusy, StorageError, TunecrateError
+from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
 from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
@@ -37,7 +37,7 @@ from tunecrate.library.catalogue import Catalogue
 from tunecrate.library.decisions import Decisions
 from tunecrate.library.exporter import Destination, Exporter
 from tunecrate.library.jobs import Jobs
-from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
+from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
 from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, ImportReport, KeptTrack, LoadReport, LoginState,
     MusicFolder,
@@ -79,22 +79,33 @@ class Library:
 
     Build it with :meth:`open`. ``sources`` maps source names to ready
     instances and ``providers`` replaces the recording providers built from
-    settings (a Python program's own, or a test's).
+    settings (a Python program's own, or a test's). With ``create`` False
+    nothing is created, and a missing catalogue is :class:`NotFound` saying
+    where it was looked for. A damaged or empty catalogue is
+    :class:`CatalogueDamaged` (what to do in its message), unless
+    ``set_aside_damaged`` (``load-local``) moves it aside first
+    (:attr:`set_aside`).
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
-                 providers: Sequence[Provider] | None = None) -> None:
+                 providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
+                 create: bool = True) -> None:
         settings.check_keys(_all_settings_models())
         for model in _all_settings_models():
             settings.section(model)  # every setting is validated once, at start-up
         self.settings = settings
         self.layout = Layout(settings.storage_root)
+        self._lock_path = settings.data_root / "tunecrate.lock"
+        #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
+        self.set_aside: Path | None = None
+        if not create and not settings.database_path.exists():
+            raise NotFound(self._no_library())
         try:
-            self.layout.ensure()
-            self._engine = open_engine(settings.database_path)
+            if create:
+                self.layout.ensure()
+            self._engine = self._open_catalogue(set_aside_damaged)
         except OSError as exc:
             raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
-        self._lock_path = settings.data_root / "tunecrate.lock"
         self._lock = None
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
@@ -110,12 +121,67 @@ class Library:
         self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
         self.exporter = Exporter(settings, self.catalogue, self.covers)
         self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
-                                      likes_min_kept=settings.section(SyncSettings).likes_min_kept)
+                                      likes_min_kept=settings.section(SyncSettings).likes_min_kept,
+                                      keep_cover=self._keep_playlist_cover)
 
     @classmethod
-    def open(cls, **overrides: Any) -> Library:
-        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
-        return cls(Settings.load(**overrides))
+    def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
+        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`).
+
+        With ``create`` False (listing and export commands) nothing is created:
+        where no catalogue exists, :class:`NotFound` says where it was looked for.
+        """
+        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged, create=create)
+
+    def _no_library(self) -> str:
+        s = self.settings
+        if self.layout.tracks_dir.is_dir() or self.layout.playlists_dir.is_dir():
+            return (f"no tunecrate library catalogue at {s.database_path}, but {s.storage_root} holds a library: "
+                    "run `tunecrate load-local` to rebuild its catalogue")
+        return (f"no tunecrate library at {s.data_root} and {s.storage_root}; load something first "
+                "(`tunecrate playlist URL`), or point --data and --storage (TUNECRATE_DATA_ROOT, "
+                "TUNECRATE_STORAGE_ROOT) at yours")
+
+    def _open_catalogue(self, set_aside_damaged: bool):
+        """The catalogue's engine. A damaged catalogue (:class:`CatalogueDamaged`) is refused with what
+        to do, or, with ``set_aside_damaged`` (``load-local``), renamed
+        ``tunecrate.sqlite3.corrupt-<time>`` (with its WAL files) and replaced by an empty one."""
+        path = self.settings.database_path
+        try:
+            return open_engine(path, check=set_aside_damaged)
+        except CatalogueDamaged as exc:
+            if not set_aside_damaged:
+                raise CatalogueDamaged(
+                    f"the catalogue {path} is damaged ({exc.reason}); run `tunecrate load-local` to set it "
+                    f"aside and rebuild it from {self.settings.storage_root}", path, exc.reason) from None
+        self.set_aside = self._set_aside_catalogue(path)
+        return open_engine(path)
+
+    def _set_aside_catalogue(self, path: Path) -> Path:
+        """Rename the catalogue ``path`` (and its ``-wal``/``-shm``) out of the way, under the write lock."""
+        import time
+
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise LibraryBusy(f"another tunecrate process is using the library at {self.settings.data_root}; "
+                              "wait for it to finish and try again") from None
+        try:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            dest, n = path.with_name(f"{path.name}.corrupt-{stamp}"), 1
+            while dest.exists():
+                n += 1
+                dest = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+            for suffix in ("-wal", "-shm", ""):  # the main file last: it is what marks a catalogue
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    part.replace(dest.with_name(dest.name + suffix))
+            return dest
+        finally:
+            lock.release()
 
     def close(self) -> None:
         self.sources.close()
@@ -160,6 +226,19 @@ class Library:
                 if self._lock_depth == 0:
                     self._lock.release()
                     self._lock = None
+
+    def _keep_playlist_cover(self, playlist_id: str) -> str | None:
+        """Store the playlist's cover when it is not stored yet (under the write lock); a warning when
+        it cannot be fetched or stored now."""
+        row = self.catalogue.playlist_row(playlist_id)
+        if row is None or not row.cover_url or self.exporter.cover_of(playlist_id) is not None:
+            return None
+        try:
+            with self._writing():
+                _, warning = self.exporter.playlist_cover(playlist_id)
+        except LibraryBusy:
+            return "the playlist's cover was not fetched: another tunecrate process is changing the library"
+        return f"playlist cover: {warning}" if warning else None
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -491,11 +570,12 @@ class Library:
 
     # -- maintenance -----------------------------------------------------------------------------
 
-    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> int:
-        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue; return the count.
+    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> RetagReport:
+        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue.
 
         Covers are downloaded again unless ``fetch_covers`` is False (then the
-        embedded ones are kept). See :meth:`Maintenance.retag`.
+        embedded ones are kept); the report's ``warnings`` name each cover that
+        could not be fetched. See :meth:`Maintenance.retag`.
         """
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
         covers = (CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy,
@@ -519,8 +599,14 @@ class Library:
         return self.maintenance.verify(repair=repair)
 
     def rebuild(self) -> LoadLocalReport:
-        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``)."""
-        return self.maintenance.rebuild()
+        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``).
+
+        Open the library with ``set_aside_damaged=True`` first to rebuild over a
+        damaged catalogue; the report's ``set_aside`` says where it went.
+        """
+        report = self.maintenance.rebuild()
+        report.set_aside = str(self.set_aside) if self.set_aside is not None else None
+        return report
 
     # -- exports ---------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ and ``playlists/*.json``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,12 +21,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, TunecrateError
+from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import validate_stored_id
+from tunecrate.core.text import track_label
 from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.media.covers import CoverFetcher, embedded_cover
 from tunecrate.media.tagging import read_tags, write_tags
+from tunecrate.storage.atomic import file_mode
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -69,30 +73,53 @@ class VerifyReport:
     """Result of ``verify``: ``checked`` rows, and ``problems`` as ``(track_id, title, reason)``.
 
     ``repaired`` lists the track ids queued for the next load or sync.
+    ``modes`` lists the library files ``(path, mode)`` that lack permission
+    bits a new file gets (``want_mode``: 0666 less the umask), such as the
+    0600 files of older releases that a media server running as another user
+    cannot read; ``modes_fixed`` the paths whose mode was widened to it.
     """
 
     checked: int = 0
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    modes: list[tuple[str, int]] = field(default_factory=list)
+    want_mode: int = 0o644
+    modes_fixed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"checked": self.checked, "repaired": self.repaired,
-                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems]}
+                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems],
+                "modes": [{"path": p, "mode": f"{m:04o}"} for p, m in self.modes],
+                "want_mode": f"{self.want_mode:04o}", "modes_fixed": self.modes_fixed}
 
 
 @dataclass
 class LoadLocalReport:
-    """Result of ``rebuild``: counts of what was found on disk and restored."""
+    """Result of ``rebuild``: counts of what was found on disk and restored; ``set_aside`` is where a
+    damaged catalogue was moved before the rebuild (``None`` when there was none)."""
 
     tracks: int = 0
     playlists: int = 0
     pins: int = 0
     skips: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    set_aside: str | None = None
 
     def to_json(self) -> dict:
         return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins, "skips": self.skips,
-                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable]}
+                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable], "set_aside": self.set_aside}
+
+
+@dataclass
+class RetagReport:
+    """Result of ``retag``: how many files were ``retagged``, and ``warnings``, one line per track
+    whose cover could not be fetched (its embedded cover was kept)."""
+
+    retagged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"retagged": self.retagged, "warnings": list(self.warnings)}
 
 
 def check_mp3(path: Path, expected_size: int | None) -> str | None:
@@ -183,13 +210,16 @@ class Maintenance:
     # -- verify ---------------------------------------------------------------------
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Check that every downloaded row's file exists, has its recorded size and parses as MP3.
+        """Check that every downloaded row's file exists, has its recorded size and parses as MP3,
+        and that every library file is readable as the umask allows (see :class:`VerifyReport`).
 
         With ``repair``, a missing or corrupt track is queued for the next load
         or sync (status ``pending``) and a corrupt file is removed (rows
-        first, files after).
+        first, files after); a file with too narrow a mode gets the missing
+        bits. Raises :class:`StorageError` when a mode cannot be changed.
         """
-        report = VerifyReport()
+        report = VerifyReport(want_mode=file_mode())
+        self._check_modes(report, repair)
         with Session(self.engine) as session:
             rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
         for row in rows:
@@ -213,21 +243,40 @@ class Maintenance:
                 self.layout.track_path(track_id).unlink(missing_ok=True)
         return report
 
+    def _check_modes(self, report: VerifyReport, repair: bool) -> None:
+        want = report.want_mode
+        for path in self.layout.iter_library_files():
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & want == want:
+                continue
+            report.modes.append((str(path), mode))
+            if repair:
+                try:
+                    os.chmod(path, mode | want)
+                except OSError as exc:
+                    raise StorageError(f"cannot change the mode of {path}: {exc.strerror or exc}") from exc
+                report.modes_fixed.append(str(path))
+
     # -- retag ----------------------------------------------------------------------
 
-    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> int:
+    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> RetagReport:
         """Rewrite the ID3 tags of one downloaded track (``track_id``) or of all (``None``)
-        from the catalogue, without fetching audio; return how many files were rewritten.
+        from the catalogue, without fetching audio; report how many files were rewritten.
 
         The audio frames are copied unchanged. Each file is rewritten as a copy
         under ``tmp/`` and then atomically renamed over the original, so a crash
         leaves the old file or the new one; ``Track.size_bytes`` is updated.
-        Covers come from ``covers`` (``None``: keep the embedded ones). Takes the
+        Covers come from ``covers`` (``None``: keep the embedded ones); a cover
+        that cannot be fetched keeps the embedded one and is reported in
+        ``warnings``. Takes the
         write lock. Raises :class:`NotFound` when ``track_id`` names a track
         that is not in the library or has no file, :class:`TaggingError` or
         :class:`StorageError` when a file cannot be rewritten.
         """
-        count = 0
+        report = RetagReport()
         with self._writing():
             with Session(self.engine) as session:
                 if track_id is None:
@@ -249,15 +298,22 @@ class Maintenance:
                 if covers is not None and row.cover_url:
                     try:
                         cover = covers.get(row.cover_url)
-                    except DownloadError:
+                    except DownloadError as exc:
+                        report.warnings.append(f"{track_label(row.artists, row.title)} ({row.track_id}): {exc}; "
+                                               "kept the embedded cover")
                         cover = None
                 if cover is None:
                     cover = embedded_cover(final)
+                try:
+                    old_tags = read_tags(final)
+                except TunecrateError:
+                    old_tags = None
                 tmp = self.layout.tmp_file(suffix=".mp3")
                 try:
                     shutil.copyfile(final, tmp)
                     write_tags(tmp, row.info(), source_url=row.source_url, source_provider=row.source_provider,
-                               match_score=row.match_score, cover=cover)
+                               match_score=row.match_score, cover=cover,
+                               source_digest=old_tags.source_digest if old_tags is not None else None)
                     size = self.layout.install(tmp, final)
                 finally:
                     tmp.unlink(missing_ok=True)
@@ -266,8 +322,8 @@ class Maintenance:
                     stored.size_bytes, stored.updated_at = size, utcnow()
                     session.add(stored)
                     session.commit()
-                count += 1
-        return count
+                report.retagged += 1
+        return report
 
     # -- load-local -------------------------------------------------------------------
 
@@ -346,7 +402,9 @@ class Maintenance:
             was_pinned = decision.kind == DecisionKind.PINNED
             decision.kind = kind
             decision.source = saved.get("source") if kind == DecisionKind.PINNED else None
-            decision.provider = "pinned" if kind == DecisionKind.PINNED else None
+            provider = saved.get("provider")
+            decision.provider = (provider if isinstance(provider, str) and provider else "pinned") \
+                if kind == DecisionKind.PINNED else None
             session.add(decision)
             if kind == DecisionKind.SKIPPED:
                 skips += 1

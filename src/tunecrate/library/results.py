@@ -111,6 +111,8 @@ class TrackDetail(TrackRecord):
     playlists: tuple[PlaylistRef, ...] = ()
     decision: str | None = None
     candidates: tuple[dict, ...] = ()
+    #: Who made a pinned decision: ``"pinned"`` (the user), or the program that pinned it (``"demo"``).
+    decision_provider: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ nothing wants. The order protects the user's files:
 2. added tracks are fetched first; a track that fails keeps its place with
    its status and reason, and the next sync retries it;
 3. the playlist document, then its rows, are written in one transaction;
-4. only then are tracks that nothing lists (and that the user did not add
+4. the list's cover is stored in the library (when it is not stored yet, or
+   changed), so that exports work offline; a cover that cannot be fetched
+   is a warning;
+5. only then are tracks that nothing lists (and that the user did not add
    directly) removed, rows first, files after. A list the source saw only in
    part (``TrackList.complete`` False) keeps every entry it could not see,
    and nothing is pruned.
@@ -205,17 +208,21 @@ class SyncEngine:
 
     ``run`` is the pipeline; ``writing`` the library's write-lock context;
     ``jobs`` records each load and sync in the Job table; ``likes_min_kept``
-    guards Liked Songs (:func:`check_likes_read`).
+    guards Liked Songs (:func:`check_likes_read`); ``keep_cover(playlist_id)``
+    stores a list's cover in the library when it is missing, and returns a
+    warning when it cannot.
     """
 
     def __init__(self, catalogue: Catalogue, sources: SourceRegistry, run: RunPipeline,
-                 writing: Callable[[], AbstractContextManager], jobs: Jobs, *, likes_min_kept: float = 0.5) -> None:
+                 writing: Callable[[], AbstractContextManager], jobs: Jobs, *, likes_min_kept: float = 0.5,
+                 keep_cover: Callable[[str], str | None] | None = None) -> None:
         self.catalogue = catalogue
         self.sources = sources
         self._run = run
         self._writing = writing
         self.jobs = jobs
         self.likes_min_kept = likes_min_kept
+        self._keep_cover = keep_cover or (lambda playlist_id: None)
 
     # -- reading a list ------------------------------------------------------------------
 
@@ -393,6 +400,9 @@ class SyncEngine:
         report = LoadReport(kind=local.kind, id=playlist_id, title=local.title, track_count=len(local.entries),
                             plan=plan, up_to_date=True, dry_run=dry_run, source=local.source)
         report.counts["present"] = len({t for t, _ in local.entries})
+        warning = None if dry_run else self._keep_cover(playlist_id)
+        if warning:
+            report.warnings.append(warning)
         return report
 
     def _sync(self, ref: Reference, progress, cancel, *, dry_run: bool, keep_orphans: bool,
@@ -445,12 +455,15 @@ class SyncEngine:
             outcomes = self._run(todo, progress, cancel) if todo else {}
             for tracks, _ in pairs:
                 self.catalogue.write_playlist(tracks)
+            cover_warnings = {tracks.id: self._keep_cover(tracks.id) for tracks, _ in pairs}
             prunable = sorted({t for (tracks, _), plan in zip(pairs, plans) if tracks.complete for t in plan.prune})
             pruned = set() if keep_orphans else set(self.catalogue.prune(prunable))
             reports = []
             for (tracks, _), plan in zip(pairs, plans):
                 ids = {t.track_id for t in tracks.entries}
                 report = self._report(tracks, {k: v for k, v in outcomes.items() if k in ids})
+                if cover_warnings[tracks.id]:
+                    report.warnings.append(cover_warnings[tracks.id])
                 report.plan, report.pruned = plan, [t for t in plan.prune if t in pruned]
                 reports.append(report)
             self.jobs.finish(job_id, reports[0] if len(reports) == 1 else self._report(_union(pairs), outcomes))

@@ -8,7 +8,9 @@ format and are not post-processed; encoding happens afterwards with ffmpeg.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -45,6 +47,57 @@ def file_source_path(source: str) -> Path | None:
         return Path(unquote(urlsplit(source).path))
     if "://" not in source:
         return Path(source)
+    return None
+
+
+@dataclass(frozen=True)
+class SourceDigest:
+    """The size (bytes) and SHA-256 (hex) of the audio a track's file was made from, as fetched.
+
+    Two sources with the same digest are the same recording, whatever their
+    URLs: re-pinning a track to a source whose bytes equal those its file was
+    made from keeps the file as it is.
+    """
+
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> "SourceDigest":
+        """The digest of the file at ``path`` (read once, in 1 MiB blocks). Raises ``OSError``."""
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+        return cls(size, digest.hexdigest())
+
+
+def audio_container(path: Path) -> str | None:
+    """The audio container the file at ``path`` starts like (``"mp3"``, ``"flac"``, ``"ogg"``,
+    ``"wav"``, ``"aiff"``, ``"matroska"`` for WebM/MKV, ``"mp4"`` for M4A/MP4, ``"aac"``, ``"asf"``
+    for WMA), from its magic bytes, never its name; ``None`` when it looks like none of them.
+
+    Raises ``OSError`` when the file cannot be read.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head.startswith(b"ID3"):
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "aac"  # ADTS
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+        return "mp3"  # an MPEG audio frame header (layer bits set)
+    for magic, name in ((b"fLaC", "flac"), (b"OggS", "ogg"), (b"\x1aE\xdf\xa3", "matroska"),
+                        (b"0&\xb2u\x8ef\xcf\x11", "asf")):
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[4:8] == b"ftyp":
+        return "mp4"
     return None
 
 

@@ -3,7 +3,7 @@
 :data:`SOURCES` maps each source's name to its class (``module:Class``,
 imported on first use so that none of them costs anything at start-up). A
 new source is one module implementing :class:`~tunecrate.sources.base.Source`
-plus one line here; see ``docs/ARCHITECTURE.md``.
+plus one line here; see the README's Architecture section.
 
 :class:`SourceRegistry` builds the sources of a library from its settings and
 picks, for a :class:`~tunecrate.core.ids.Reference`, the suitable ones in

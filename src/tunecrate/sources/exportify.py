@@ -3,8 +3,8 @@
 Takes a ``.csv`` file, a folder of them, or the ZIP of Exportify's "Export
 All", through :func:`~tunecrate.core.ids.file_reference`; nothing is
 extracted (:mod:`.files`). Exportify writes UTF-8, every field quoted, one
-header line, then one row per playlist entry. The English header (DESIGN.md,
-"Export formats"):
+header line, then one row per playlist entry. The English header (as Exportify
+writes it):
 
     "Track URI","Track Name","Artist URI(s)","Artist Name(s)","Album URI",
     "Album Name","Album Artist URI(s)","Album Artist Name(s)",

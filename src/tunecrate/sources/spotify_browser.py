@@ -16,7 +16,7 @@ where there is no display). Cookies are
 stored with Chromium's ``--password-store=basic`` so that a headed login is
 readable by a headless run; the folder's mode is what protects them.
 
-The web player's page, as read here (Spotify in 2026, see DESIGN.md):
+The web player's page, as read here (Spotify in 2026):
 
 - the list is a ``div[role="grid"]`` (``data-testid="playlist-tracklist"``)
   whose ``aria-rowcount`` counts its rows, the header row included;

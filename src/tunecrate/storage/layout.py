@@ -7,6 +7,7 @@
       tmp/                                            work files; emptied at start
       playlists/<playlist_id>.json                    metadata + ordered track ids
       playlists/<playlist_id>.cover.jpg               the playlist's cover (JPEG or PNG)
+      decisions.json                                  the user's pins and skips
 
 Every file reaches its final place only complete: it is written under
 ``tmp/`` (same filesystem) and moved into place by
@@ -39,6 +40,7 @@ class Layout:
         self.tracks_dir = self.root / "tracks"
         self.tmp_dir = self.root / "tmp"
         self.playlists_dir = self.root / "playlists"
+        self.decisions_path = self.root / "decisions.json"
 
     def ensure(self) -> None:
         """Create the directories of the layout."""
@@ -90,6 +92,14 @@ class Layout:
         if self.tracks_dir.is_dir():
             yield from self.tracks_dir.glob(f"*/*{TRACK_SUFFIX}")
 
+    def iter_library_files(self) -> Iterator[Path]:
+        """Every file the library keeps (audio, playlist documents and covers, decisions), not ``tmp/``."""
+        yield from self.iter_track_files()
+        if self.playlists_dir.is_dir():
+            yield from (p for p in self.playlists_dir.iterdir() if p.is_file())
+        if self.decisions_path.is_file():
+            yield self.decisions_path
+
     # -- tmp ---------------------------------------------------------------------
 
     def tmp_file(self, suffix: str = "") -> Path:
@@ -113,8 +123,11 @@ class Layout:
         for p in removed:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
-            else:
+                continue
+            try:
                 p.unlink(missing_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot remove {p}: {exc.strerror or exc}") from exc
         return removed
 
     # -- atomic placement -------------------------------------------------------------
