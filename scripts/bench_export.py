@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunecrate.targets.playlist_zip import ExportEntry, iter_playlist_zip, write_playlist_zip
+from tunecrate.targets.base import ExportEntry
+from tunecrate.targets.playlist_zip import iter_playlist_zip, write_playlist_zip
 from tunecrate.targets.mirror import mirror
 
 DISTINCT_ENCODES = 5

@@ -32,6 +32,9 @@ from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import StandIns, generate_tone
 from tunecrate.library.library import Library
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from standins.spotify import FaultySpotify  # noqa: E402  (the request log lives with the tests' stand-ins)
+
 
 def measure(world: StandIns, call):
     """``(result, seconds, total requests, Web API requests)`` of ``call()``."""
@@ -50,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     n = args.entries
 
-    with tempfile.TemporaryDirectory(prefix="tunecrate-bench-sync-") as work, StandIns(Path(work)) as world:
+    with tempfile.TemporaryDirectory(prefix="tunecrate-bench-sync-") as work, StandIns(Path(work), spotify=FaultySpotify()) as world:
         work = Path(work)
         tone = generate_tone(world.ffmpeg, work / "tone.wav", 0.3, 440, codec="pcm_s16le")
         album = make_album(fake_id("bs:album"), "Sync Bench", ["Bench"], total_tracks=n + n // 10)

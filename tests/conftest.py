@@ -9,7 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from standins.media import FaultyMediaServer
+from standins.proxy import RecordingProxy
 from standins.spotify import FaultySpotify
+from standins.spotify_web import FaultySpotifyWeb
+from standins.youtube import CheckingYouTube, RecordingYouTubeMusic
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
@@ -20,7 +23,8 @@ from tunecrate.library.library import Library
 def _isolated_environment(monkeypatch):
     """No test sees the developer's tunecrate or Spotify settings."""
     for name in list(os.environ):
-        if name.startswith(("TUNECRATE_", "SPOTIPY_", "PLEX_")) or name.upper() in ("HTTPS_PROXY", "HTTP_PROXY"):
+        if name.startswith(("TUNECRATE_", "SPOTIPY_", "PLEX_")) or name.upper() in (
+                "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
             monkeypatch.delenv(name)
 
 
@@ -32,8 +36,11 @@ def media_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def world(media_cache):
-    """Running Spotify and media stand-ins."""
-    with StandIns(media_cache, spotify=FaultySpotify(), media=FaultyMediaServer()) as w:
+    """Running Spotify (Web API and public web pages, one catalogue), media, YouTube Music and YouTube
+    stand-ins, and the proxy in front of the last two."""
+    spotify = FaultySpotify()
+    with StandIns(media_cache, spotify=spotify, web=FaultySpotifyWeb(spotify), media=FaultyMediaServer(),
+                  proxy=RecordingProxy(), ytmusic=RecordingYouTubeMusic(), youtube=CheckingYouTube()) as w:
         yield w
 
 

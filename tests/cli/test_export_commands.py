@@ -1,4 +1,4 @@
-"""Export commands through the real CLI: download-track, save-track, playlist ZIPs, export, mirror."""
+"""Export commands through the real CLI: path-of (and its old name download-track), save-track, playlist ZIPs, export, mirror."""
 
 from __future__ import annotations
 
@@ -96,14 +96,15 @@ def _dup_world(world, demo):
 # -- tracks --------------------------------------------------------------------------------
 
 
-def test_download_track_prints_the_path_and_save_track_copies_it(cli, demo, world, roots, tmp_path):
+def test_path_of_prints_the_path_and_save_track_copies_it(cli, demo, world, roots, tmp_path):
     _load_demo(cli, demo, world)
     first = demo.track_ids[0]
     library_file = _library_file(roots, first)
 
-    result = _ok(cli("download-track", f"https://open.spotify.com/track/{first}?si=x"))
+    result = _ok(cli("path-of", f"https://open.spotify.com/track/{first}?si=x"))
     assert result.stdout == f"{library_file.resolve()}\n"
-    assert _ok(cli("download-track", f"spotify:track:{first}")).stdout == result.stdout
+    assert _ok(cli("download-track", f"spotify:track:{first}")).stdout == result.stdout  # the old name
+    assert "download-track" not in cli("--help").stdout
 
     out = tmp_path / "out"
     out.mkdir()
@@ -129,13 +130,14 @@ def test_download_track_prints_the_path_and_save_track_copies_it(cli, demo, worl
 
 
 def test_track_commands_fail_with_one_line(cli, demo, world, tmp_path):
-    _one_line_error(cli("download-track", fake_id("nope")), "no track")
-    _one_line_error(cli("download-track", "../../etc/passwd"), "malformed")
-    _one_line_error(cli("download-track", "https://open.spotify.com/album/" + demo.album_id), "expected a track")
-    _one_line_error(cli("save-track", fake_id("nope"), str(tmp_path)), "no track")
+    _one_line_error(cli("download-track", fake_id("nope")), "no tunecrate library")
     # Known to the library but not downloaded (no source, no provider).
     _ok(cli("playlist", demo.playlist_url))
-    _one_line_error(cli("download-track", demo.track_ids[0]), "not downloaded", "unresolved")
+    _one_line_error(cli("path-of", fake_id("nope")), "no track")
+    _one_line_error(cli("path-of", "../../etc/passwd"), "malformed")
+    _one_line_error(cli("path-of", "https://open.spotify.com/album/" + demo.album_id), "expected a track")
+    _one_line_error(cli("save-track", fake_id("nope"), str(tmp_path)), "no track")
+    _one_line_error(cli("path-of", demo.track_ids[0]), "not downloaded", "unresolved")
     _one_line_error(cli("save-track", demo.track_ids[0], str(tmp_path)), "not downloaded")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "storage_data"]  # nothing written to OUT
     _load_demo(cli, demo, world)
@@ -214,14 +216,39 @@ def test_duplicates_and_missing_tracks(cli, demo, world, roots, tmp_path):
     assert files == [_library_file(roots, t).resolve() for t in (t1, t2, t1)]
 
 
-def test_cover_that_cannot_be_fetched_is_a_warning(cli, demo, world, tmp_path):
-    _load_demo(cli, demo, world)
+def test_cover_that_cannot_be_fetched_is_a_warning(cli, demo, world, roots, tmp_path):
     world.media.fail_next("demo-playlist-cover.jpg", 404, times=100)
+    _pin(cli, _short_sources(world, demo.track_ids))
+    loaded = _ok(cli("playlist", demo.playlist_url))
+    assert "warning: playlist cover: no cover:" in loaded.stdout and "404" in loaded.stdout
     result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "a.zip")))
     assert "cover=no" in result.stdout
-    assert result.stderr.startswith("warning: no cover:") and "404" in result.stderr
+    assert result.stderr.startswith("warning: no cover stored") and f"tunecrate sync {demo.playlist_id}" in result.stderr
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:
         assert "cover.jpg" not in zf.namelist() and len(zf.namelist()) == 7
+
+
+def test_the_playlist_cover_is_stored_at_load_and_exports_stay_offline(cli, demo, world, roots, tmp_path,
+                                                                       media_cache):
+    _load_demo(cli, demo, world)
+    cache = roots["storage_root"] / "playlists" / f"{demo.playlist_id}.cover.jpg"
+    assert cache.read_bytes() == (media_cache / "media" / "demo-playlist-cover.jpg").read_bytes()
+
+    # The network gone, an export still holds the cover, and asks nothing of it.
+    world.media.fail_next("demo-playlist-cover.jpg", 503, times=100)
+    requests = len(world.media.requests)
+    result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "a.zip")))
+    assert "cover=yes" in result.stdout and result.stderr == ""
+    # A cover that is not stored (an older library) is not fetched by an export either.
+    cache.unlink()
+    result = _ok(cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "b.zip")))
+    assert "cover=no" in result.stdout and "tunecrate sync" in result.stderr
+    assert len(world.media.requests) == requests
+
+    # The next sync, with nothing else to do, stores it.
+    world.media.clear_faults()
+    synced = _ok(cli("sync", demo.playlist_id))
+    assert "up to date" in synced.stdout and cache.is_file()
 
 
 # -- M3U8 ----------------------------------------------------------------------------------------
@@ -311,6 +338,7 @@ def _seed_login(world, roots) -> None:
 
 
 def test_mirror_all_and_usage_errors(cli, demo, world, roots, tmp_path):
+    _ok(cli("load-local"))  # an empty library
     _one_line_error(cli("mirror", "--all", str(tmp_path / "m")), "no playlists")
     assert cli("mirror", str(tmp_path / "m")).exit_code == 2
     assert cli("mirror", "--all", demo.playlist_id, str(tmp_path / "m")).exit_code == 2

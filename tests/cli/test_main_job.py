@@ -29,10 +29,10 @@ def test_playlist_is_mirrored_into_tagged_mp3s(cli, demo, roots, world):
     lines = result.stdout.splitlines()
     assert lines[0] == f"playlist {demo.playlist_id} tunecrate demo mix"
     assert lines[1] == "downloaded=6 present=0 unresolved=0 skipped=0 failed=0"
-    assert "skipped entry #3: null" in result.stdout
-    assert "'My Own Recording': local" in result.stdout
-    assert "'A Podcast Episode': episode" in result.stdout
-    assert "'Gone From Spotify': unavailable" in result.stdout
+    assert "skipped entry #3: an empty entry" in result.stdout
+    assert "'My Own Recording': a local file" in result.stdout
+    assert "'A Podcast Episode': a podcast episode" in result.stdout
+    assert "'Gone From Spotify': no longer available" in result.stdout
 
     storage = roots["storage_root"]
     for number, track_id in enumerate(demo.track_ids, 1):
@@ -140,7 +140,7 @@ def test_unknown_playlist_is_one_line_and_nonzero(cli, roots):
 def test_bad_url_and_missing_credentials(cli, demo):
     result = cli("playlist", "https://example.com/playlist/123")
     assert result.exit_code == 1 and "not a Spotify URL" in result.stderr
-    result = cli("playlist", demo.playlist_url, SPOTIPY_CLIENT_ID="")
+    result = cli("playlist", demo.playlist_url, "--source", "api", SPOTIPY_CLIENT_ID="")
     assert result.exit_code == 1 and "SPOTIPY_CLIENT_ID" in result.stderr
     result = cli("playlist", demo.playlist_url, SPOTIPY_CLIENT_SECRET="wrong")
     assert result.exit_code == 1 and result.stderr.startswith("error: ")

@@ -261,6 +261,12 @@ def test_retag_command(cli, demo, roots):
     assert cli("verify").exit_code == 0  # the recorded size follows the new tags
 
     assert cli("retag", "--all", "--offline").stdout.strip() == "retagged 1 file(s)"
+    with sqlite3.connect(roots["data_root"] / "tunecrate.sqlite3") as db:
+        db.execute("update track set cover_url = 'http://127.0.0.1:9/gone.jpg' where track_id = ?", (track_id,))
+    result = cli("retag", track_id)
+    assert result.exit_code == 0 and result.stdout.strip() == "retagged 1 file(s)"
+    assert result.stderr.startswith("warning: ") and "http://127.0.0.1:9/gone.jpg" in result.stderr
+    assert "kept the embedded cover" in result.stderr and ID3(path).getall("APIC")[0].data == cover
     assert cli("retag").exit_code == 2
     assert cli("retag", track_id, "--all").exit_code == 2
     result = cli("retag", demo.track_ids[0])
@@ -302,3 +308,29 @@ def test_sources_commands(cli, tmp_path):
     assert json.loads(cli("sources", "list", "--json").stdout) == []
     result = cli("sources", "scan")
     assert "folders=0 added=0 updated=0 removed=1" in result.stdout and "no music folders" in result.stdout
+
+
+def test_decisions_survive_a_rebuild_of_the_catalogue(held, cli, demo, roots):
+    from tunecrate.demo.spotify_server import fake_id
+
+    accepted, skipped = held[0], held[1]
+    assert cli("match", "accept", accepted, "1").exit_code == 0
+    assert cli("match", "skip", skipped).exit_code == 0
+    future = fake_id("not-loaded-yet")
+    assert cli("match", "skip", future).exit_code == 0
+    before = {t: d for t, d in _decisions(cli).items() if d[0] != "auto"}
+    assert before == {accepted: ("pinned", before[accepted][1]), skipped: ("skipped", None),
+                      future: ("skipped", None)} and before[accepted][1].startswith("http")
+
+    for name in ("tunecrate.sqlite3", "tunecrate.sqlite3-wal", "tunecrate.sqlite3-shm"):
+        (roots["data_root"] / name).unlink(missing_ok=True)
+    result = cli("load-local", "--json")
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["pins"], json.loads(result.stdout)["skips"]) == (1, 2)
+
+    assert _decisions(cli) == before
+    statuses = {t["track_id"]: t["status"] for t in json.loads(cli("tracks", "--json").stdout)}
+    assert statuses[skipped] == "skipped" and statuses[accepted] == "pending"
+    # The skipped track is not asked about again; the accepted one is fetched from its pin.
+    assert skipped not in [item["track_id"] for item in _queue(cli)]
+    assert accepted not in [item["track_id"] for item in _queue(cli)]

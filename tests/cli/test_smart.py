@@ -152,9 +152,8 @@ def test_load_browse_save_zip_and_delete(spawn, cli, world, demo, roots, tmp_pat
     term.expect(r"Press Enter to continue")
     term.type("")
 
-    # Load the demo playlist by URL: live progress, then the summary.
-    term.menu("1")
-    term.expect(r"Spotify link: ")
+    # Back at the Load screen: load the demo playlist by URL, with live progress, then the summary.
+    term.expect(r"tunecrate › Load[\s\S]*Spotify link: ")
     term.type(demo.playlist_url)
     term.expect(r"playlist · tunecrate demo mix[\s\S]*downloaded=6 present=0 unresolved=0 skipped=0 failed=0")
     term.expect(r"Skipped 4 source entries")
@@ -165,19 +164,20 @@ def test_load_browse_save_zip_and_delete(spawn, cli, world, demo, roots, tmp_pat
         assert db.execute("select count(*) from playlistentry where playlist_id = ?",
                           (demo.playlist_id,)).fetchone() == (6,)
     term.type("")
-    term.expect(r"Tracks 6 \(6 downloaded\)\s+Playlists 1")
 
-    # A longer playlist of the same tracks (nothing to download), and one track on its own.
-    term.menu("1")
-    term.expect(r"Spotify link: ")
+    # Still at the Load screen: a longer playlist of the same tracks (nothing to download), and one
+    # track on its own; then q goes back to the menu.
+    term.expect(r"tunecrate › Load[\s\S]*Spotify link: ")
     term.type(f"spotify:playlist:{long_id}")
     term.expect(r"downloaded=0 present=6")
     term.type("")
-    term.menu("1")
     term.expect(r"Spotify link: ")
     term.type(f"https://open.spotify.com/track/{extra}")
     term.expect(r"track · Solo Act - Extra Song[\s\S]*downloaded=1")
     term.type("")
+    term.expect(r"Spotify link: ")
+    term.type("q")
+    term.expect(r"Tracks 7 \(7 downloaded\)\s+Playlists 2")
     extra_file = storage / "tracks" / extra[:2] / f"{extra}.mp3"
     assert extra_file.is_file()
 
@@ -228,6 +228,8 @@ def test_load_browse_save_zip_and_delete(spawn, cli, world, demo, roots, tmp_pat
     assert any(n.endswith(".m3u8") for n in names)
     assert not [p for p in archive.parent.iterdir() if p.name.startswith(".tunecrate-tmp")]
     term.type("")
+    term.expect(r"tunecrate › Save[\s\S]*Mirror playlists into a folder[\s\S]*Choose: ")
+    term.type("q")
 
     # Delete the lone track: its file and row go.
     term.menu("6")
@@ -243,15 +245,17 @@ def test_load_browse_save_zip_and_delete(spawn, cli, world, demo, roots, tmp_pat
     assert extra not in _statuses(roots)
     term.type("")
 
-    # A track that playlists list stays: the screen says which, and nothing changes.
-    term.menu("6")
-    term.expect(r"Choose: ")
+    # Back at the Delete screen: a track that playlists list stays; the screen says which, and
+    # nothing changes.
+    term.expect(r"tunecrate › Delete[\s\S]*Choose: ")
     term.type("1")
     term.expect(r"Track \(a link, an id, or words to search\): ")
     term.type(morning)
     term.expect(r"Morning Static stays on disk: (Long mix, tunecrate demo mix|tunecrate demo mix, Long mix)\s+use\s+it")
     term.expect(r"Press Enter to continue")
     term.type("")
+    term.expect(r"tunecrate › Delete[\s\S]*Choose: ")
+    term.type("q")
     term.expect(r"Tracks 6 \(6 downloaded\)")
     assert (storage / "tracks" / morning[:2] / f"{morning}.mp3").is_file()
     assert morning in _statuses(roots)
@@ -269,6 +273,9 @@ def test_load_browse_save_zip_and_delete(spawn, cli, world, demo, roots, tmp_pat
     with _db(roots) as db:
         assert db.execute("select count(*) from playlistentry where playlist_id = ?", (long_id,)).fetchone() == (4,)
     term.type("")
+    # Back at the list of playlists to sync, refreshed.
+    term.expect(r"tunecrate › Sync[\s\S]*Long mix\s+4\s+4[\s\S]*› ")
+    term.type("q")
 
     term.home()
     term.type("q")
@@ -292,7 +299,8 @@ def test_ctrl_c_cancels_a_load_then_quits(spawn, cli, demo, roots):
     term.type("1")
     term.expect(r"Spotify link: ")
     term.type(demo.playlist_url)
-    term.expect(r"0/\?")  # the live progress shows a track line: the first track is in flight
+    # The live progress shows a line for the track in flight, with its place among the six.
+    term.expect(r"\[(downloading|encoding)\]\s*━*\s*[1-6]/6")
     term.child.sendintr()
     term.expect(r"Cancelling: waiting for the tracks in flight to finish")
     left = term.expect(r"Cancelled tunecrate demo mix: \d+ tracks? downloaded, (\d+) left for the next\s+load\s+or\s+"
@@ -315,6 +323,7 @@ def test_ctrl_c_cancels_a_load_then_quits(spawn, cli, demo, roots):
     if term.expect(r"Press Ctrl-C again to quit, or choose from the menu|Interrupted; bye").group(0).startswith("Press"):
         term.child.sendintr()
     assert term.wait_exit() == 130
+    assert "0/?" not in term.text
 
 
 def test_no_color_settings_and_help(spawn, roots):
@@ -345,3 +354,34 @@ def test_without_a_terminal_it_refuses_politely(cli):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs a terminal" in lines[0] and "tunecrate --help" in lines[0]
+
+
+def test_one_key_menus_and_who_pinned_a_track(spawn, world, demo, settings):
+    from tunecrate.library.library import Library
+
+    with Library(settings) as lib:
+        for n, track_id in enumerate(demo.track_ids):
+            lib.decisions.pin(track_id, world.audio(f"smart-{n}", 2, 300 + 40 * n), by="demo")
+        assert lib.load_playlist(demo.playlist_url).counts["downloaded"] == 6
+    term = spawn()
+    term.home()
+    term.child.send("\r")  # Enter alone at a menu without a default does nothing
+    term.child.send("3")  # one key, no Enter
+    term.expect(r"tunecrate › Browse[\s\S]*number: open[\s\S]*› ")
+    term.type("a")
+    term.expect(r"All tracks[\s\S]*› ")
+    term.type("1")
+    term.expect(r"Match\s+pinned by the demo")
+    term.expect(r"q: back\s+› ")
+    term.child.send("q")
+    term.expect(r"All tracks[\s\S]*› ")
+    term.type("q")
+    term.expect(r"1 playlist · page 1/1[\s\S]*› ")
+    term.type("q")
+    term.home()
+    term.child.send("5")
+    term.expect(r"tunecrate › Save[\s\S]*Choose: ")
+    term.child.send("q")
+    term.home()
+    term.child.send("q")
+    assert term.wait_exit() == 0

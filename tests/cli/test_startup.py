@@ -9,6 +9,9 @@ import sys
 
 import pytest
 
+from tunecrate.core.settings import Settings
+from tunecrate.library.library import Library
+
 HEAVY = ("yt_dlp", "spotipy", "ytmusicapi", "requests", "mutagen", "httpx")
 WATCHED = HEAVY + ("tunecrate.sources.", "tunecrate.providers.", "tunecrate.targets.", "tunecrate.library.pipeline",
                    "tunecrate.library.exporter", "tunecrate.demo")
@@ -26,8 +29,10 @@ def imported_by(args: list[str], tmp_path) -> list[str]:
         "from tunecrate.cli.main import main\n"
         "main()\n"
     )
+    roots = {"data_root": tmp_path / "data", "storage_root": tmp_path / "storage"}
+    Library(Settings.load(environ={}, **roots)).close()  # an empty library to list
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TUNECRATE_", "SPOTIPY_"))},
-           "TUNECRATE_DATA_ROOT": str(tmp_path / "data"), "TUNECRATE_STORAGE_ROOT": str(tmp_path / "storage"),
+           "TUNECRATE_DATA_ROOT": str(roots["data_root"]), "TUNECRATE_STORAGE_ROOT": str(roots["storage_root"]),
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -52,7 +57,7 @@ def test_a_bad_provider_setting_stops_a_load_before_anything_changes(cli, demo, 
 
 
 def test_config_keys_are_checked_at_start_up(cli, roots):
-    roots["data_root"].mkdir(parents=True)
+    Library(Settings.load(environ={}, **roots)).close()
     config = roots["data_root"] / "config.toml"
     config.write_text("music_dirs = []\n")
     assert cli("tracks").exit_code == 0  # a module's key

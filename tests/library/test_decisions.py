@@ -128,7 +128,10 @@ def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
             row.cover_url = "http://127.0.0.1:9/cover.jpg"
             session.add(row)
             session.commit()
-        assert lib.retag(track_id) == 1
+        report = lib.retag(track_id)
+        assert report.retagged == 1
+        assert len(report.warnings) == 1 and "http://127.0.0.1:9/cover.jpg" in report.warnings[0]
+        assert "kept the embedded cover" in report.warnings[0]
         tags = ID3(path)
         assert tags["TIT2"].text == ["Morning Static (Retagged)"]
         assert tags["TPE1"].text == ["New Artist", "Guest"] and tags["TALB"].text == ["New Album"]
@@ -148,7 +151,7 @@ def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
             row.cover_url = new_cover
             session.add(row)
             session.commit()
-        assert lib.retag() == 1
+        assert lib.retag().to_json() == {"retagged": 1, "warnings": []}
         assert ID3(path).getall("APIC")[0].data == (world.work_dir / "media" / "retag-cover.jpg").read_bytes()
         assert _audio_part(path) == audio
 
@@ -211,7 +214,7 @@ def test_a_grown_journal_is_folded_into_decisions_json(library, monkeypatch):
     expected = {IDS[0]: ("pinned", "https://media.example/a.webm"), **{t: ("skipped", None) for t in IDS[1:]}}
     assert _saved(library) == expected
     doc = json.loads(library.decisions.file.read_text("utf-8"))
-    assert doc["decisions"] and all(d["kind"] == "skipped" for d in doc["decisions"])  # compacted at least once
+    assert {d["track_id"] for d in doc["decisions"]} <= set(IDS) and doc["decisions"]  # compacted at least once
     journal = library.decisions.journal
     assert not journal.exists() or journal.stat().st_size <= max(400, library.decisions.file.stat().st_size)
     assert [p for p in library.layout.root.iterdir() if p.name.startswith(".tunecrate-tmp")] == []

@@ -115,7 +115,8 @@ def test_iter_playlist_zip_streams_what_the_file_export_writes(loaded, demo, tmp
 
 def test_playlist_cover_is_cached_offline_first(loaded, demo, world, media_cache):
     cache = loaded.layout.playlist_cover_path(demo.playlist_id)
-    assert cache == loaded.layout.playlists_dir / f"{demo.playlist_id}.cover.jpg" and not cache.exists()
+    assert cache == loaded.layout.playlists_dir / f"{demo.playlist_id}.cover.jpg" and cache.is_file()
+    cache.unlink()
     cover, warning = loaded.playlist_cover(demo.playlist_url)
     assert (cover, warning) == (cache, None)
     assert cache.read_bytes() == (media_cache / "media" / "demo-playlist-cover.jpg").read_bytes()

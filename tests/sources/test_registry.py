@@ -16,10 +16,10 @@ from tunecrate.sources.spotify_api import SpotifyApiSource
 
 
 @dataclass
-class ExportSource:
-    """A stand-in for a second source that reads Spotify playlists too."""
+class ShelfSource:
+    """A source of a Python program's own that reads Spotify playlists too."""
 
-    name: str = "spotify-export"
+    name: str = "shelf"
     settings_model = None
     closed: bool = False
 
@@ -31,7 +31,7 @@ class ExportSource:
         return ref.is_spotify and ref.kind == "playlist"
 
     def fetch(self, ref: Reference) -> TrackList:
-        return TrackList("playlist", ref.id, "From the export", source=self.name)
+        return TrackList("playlist", ref.id, "From the shelf", source=self.name)
 
     def snapshot(self, ref: Reference) -> str | None:
         return None
@@ -42,32 +42,35 @@ class ExportSource:
 
 @pytest.fixture
 def registry(tmp_path):
-    export = ExportSource()
-    return SourceRegistry(Settings.load(environ={}, data_root=tmp_path), {"spotify-export": export}), export
+    shelf = ShelfSource()
+    return SourceRegistry(Settings.load(environ={}, data_root=tmp_path), {"shelf": shelf}), shelf
 
 
 def test_names_map_to_their_classes():
     assert source_class("spotify-api") is SpotifyApiSource
-    assert list(SOURCES) == ["spotify-api"]
+    assert list(SOURCES)[0] == "spotify-api"
     assert isinstance(SpotifyApiSource.from_settings(Settings.load(environ={})), Source)
 
 
 def test_an_unknown_name_is_one_line_listing_the_known_ones(registry):
     with pytest.raises(ConfigurationError) as caught:
-        source_class("spotify-web")
-    assert str(caught.value) == "unknown source 'spotify-web'; known sources are spotify-api"
+        source_class("spotify-radio")
+    assert str(caught.value) == f"unknown source 'spotify-radio'; known sources are {', '.join(SOURCES)}"
     with pytest.raises(ConfigurationError, match="known sources are spotify-api"):
         registry[0].get("nope")
 
 
 def test_suitable_sources_in_order_and_a_preferred_one_first(registry):
-    reg, export = registry
-    ref = parse_reference("spotify:playlist:37i9dQZF1DXcBWIGoYBM5M")
-    assert [s.name for s in reg.for_reference(ref)] == ["spotify-export", "spotify-api"]
-    assert [s.name for s in reg.for_reference(ref, prefer="spotify-api")] == ["spotify-api", "spotify-export"]
-    assert [s.name for s in reg.for_reference(ref, prefer="gone")] == ["spotify-export", "spotify-api"]
+    reg, shelf = registry
+    ref = parse_reference("spotify:playlist:4aawyAB9vmqN3uQ7FjRGTy")
+    names = [s.name for s in reg.for_reference(ref)]
+    assert names[0] == "shelf" and len(names) >= 2  # a program's own source first, then the registry's
+    other = names[1]
+    preferred = [s.name for s in reg.for_reference(ref, prefer=other)]
+    assert preferred[0] == other and "shelf" in preferred and len(preferred) == len(names)
+    assert [s.name for s in reg.for_reference(ref, prefer="gone")] == names
     track = parse_reference("spotify:track:4uLU6hMCjMI75M1A2tKUQC")
-    assert [s.name for s in reg.for_reference(track)] == ["spotify-api"]
+    assert "shelf" not in [s.name for s in reg.for_reference(track)]
 
 
 def test_a_reference_no_source_takes_is_refused_in_one_line(registry):
@@ -78,7 +81,7 @@ def test_a_reference_no_source_takes_is_refused_in_one_line(registry):
 
 
 def test_close_closes_every_built_source(registry):
-    reg, export = registry
+    reg, shelf = registry
     reg.get("spotify-api")
     reg.close()
-    assert export.closed
+    assert shelf.closed

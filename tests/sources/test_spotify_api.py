@@ -332,6 +332,31 @@ def test_revoked_login_says_to_log_in(fake, tmp_path):
         source_for(fake, user_auth_manager=login(fake, tmp_path, token)).saved_tracks()
 
 
+def test_login_lacking_a_scope_asks_in_one_line_to_log_in_again(fake, tmp_path):
+    fake.add_playlist(PLAYLIST, "Mine", [song(1)])
+    token = fake.issue_user_token(scope="user-library-read")  # a login made before the playlist scopes
+    source = source_for(fake, user_auth_manager=login(fake, tmp_path, token))
+    for read, fallback in ((source.saved_tracks, False), (lambda: source.playlist(PLAYLIST), True)):
+        with pytest.raises(AuthError) as caught:
+            read()
+        assert str(caught.value) == ("the Spotify login does not grant playlist-read-private, "
+                                     "playlist-read-collaborative, which tunecrate now asks for: "
+                                     "run `tunecrate login` again")
+        assert getattr(caught.value, "fallback", False) is fallback  # a public playlist can still be read
+    assert not api_requests(fake)
+
+
+def test_playlists_are_read_with_the_users_login_when_there_is_one(fake, tmp_path):
+    fake.add_playlist(PLAYLIST, "Mine", [song(n) for n in range(60)])
+    token = fake.issue_user_token()
+    source = source_for(fake, user_auth_manager=login(fake, tmp_path, token))
+    assert source.playlist(PLAYLIST).track_count == 60
+    assert source.playlist_snapshot(PLAYLIST)
+    reads = fake.requests_to(r"^/v1/playlists/")
+    assert len(reads) == 2 and {r.headers["authorization"] for r in reads} == {f"Bearer {token['access_token']}"}
+    assert not fake.requests_to(r"^/api/token$")  # no app token was needed
+
+
 def test_localhost_redirect_uri_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="http://127.0.0.1:8888/callback"):
         make_user_auth_manager("id", token_path=tmp_path / "t.json", redirect_uri="http://localhost:8888/callback")

@@ -27,7 +27,9 @@ from tunecrate.core.errors import AuthError, ConfigurationError, ServiceUnavaila
 from standins.spotify import FaultySpotify
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.sources.spotify_api import SpotifyApiSource
-from tunecrate.sources.spotify_login import PrivateTokenCache, login, login_state, logout, make_user_auth_manager
+from tunecrate.sources.spotify_login import (
+    USER_SCOPE, PrivateTokenCache, login, login_state, logout, make_user_auth_manager,
+)
 
 ALBUM = make_album(fake_id("album"), "Homework", ["Daft Punk"])
 
@@ -179,18 +181,23 @@ def test_logout_removes_the_token(token_path):
 
 def test_login_state_reads_the_file_only(token_path):
     now = int(time.time())
-    assert login_state(token_path) == {"logged_in": False, "expires_at": None, "scope": None,
+    assert login_state(token_path) == {"logged_in": False, "expires_at": None, "scope": None, "missing_scopes": [],
                                        "path": str(token_path)}
     cache = PrivateTokenCache(token_path)
-    for token, logged_in in [
-        ({"access_token": "a", "refresh_token": "r", "scope": "user-library-read", "expires_at": now - 99}, True),
-        ({"access_token": "a", "scope": "user-library-read", "expires_at": now + 600}, True),
-        ({"access_token": "a", "scope": "user-library-read", "expires_at": now - 99}, False),
-        ({"access_token": "a", "refresh_token": "r", "scope": "playlist-read-private", "expires_at": now}, False),
+    older = "playlist-read-private playlist-read-collaborative"
+    for token, logged_in, missing in [
+        ({"access_token": "a", "refresh_token": "r", "scope": USER_SCOPE, "expires_at": now - 99}, True, []),
+        ({"access_token": "a", "scope": USER_SCOPE, "expires_at": now + 600}, True, []),
+        ({"access_token": "a", "scope": USER_SCOPE, "expires_at": now - 99}, False, []),
+        ({"access_token": "a", "refresh_token": "r", "scope": older, "expires_at": now}, False, ["user-library-read"]),
+        # A login made before tunecrate asked for the playlist scopes.
+        ({"access_token": "a", "refresh_token": "r", "scope": "user-library-read", "expires_at": now}, False,
+         ["playlist-read-private", "playlist-read-collaborative"]),
     ]:
         cache.save_token_to_cache(token)
         assert login_state(token_path) == {"logged_in": logged_in, "expires_at": token["expires_at"],
-                                           "scope": token["scope"], "path": str(token_path)}
+                                           "scope": token["scope"], "missing_scopes": missing,
+                                           "path": str(token_path)}
 
 
 def test_module_imports_without_spotipy_or_requests():
@@ -218,7 +225,7 @@ def test_headless_login_end_to_end_then_liked_songs(fake, token_path, capsys):
     assert page.status_code == 200 and "close this tab" in page.text
     assert page.url.startswith(callback + "?code=")
     result = thread.finish()
-    assert result["scope"] == "user-library-read" and result["expires_at"] > time.time() + 3000
+    assert result["scope"] == USER_SCOPE and result["expires_at"] > time.time() + 3000
     assert mode(token_path) == 0o600
     (authorize,) = fake.requests_to(r"^/authorize$")
     assert authorize.query["redirect_uri"] == callback and authorize.query["code_challenge_method"] == "S256"
@@ -242,7 +249,7 @@ def test_login_opens_the_browser_in_a_graphical_session(fake, token_path, monkey
 
     monkeypatch.setattr(webbrowser, "open", browser)
     thread = start_login(fake, token_path, f"http://127.0.0.1:{free_port()}/callback", open_browser=True)
-    assert thread.finish()["scope"] == "user-library-read"
+    assert thread.finish()["scope"] == USER_SCOPE
     assert len(opened) == 1 and opened[0].startswith(fake.accounts_url + "/authorize?")
 
 
@@ -253,7 +260,7 @@ def test_login_starts_no_text_browser_without_a_graphical_session(fake, token_pa
     monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("a browser was started"))
     thread = start_login(fake, token_path, f"http://127.0.0.1:{free_port()}/callback", open_browser=True)
     requests.get(printed_address(capsys), timeout=5)
-    assert thread.finish()["scope"] == "user-library-read"
+    assert thread.finish()["scope"] == USER_SCOPE
 
 
 def test_refused_login_is_an_auth_error(fake, token_path, capsys):
@@ -318,7 +325,7 @@ def paste_login(fake, token_path, capsys, answer=None, **kwargs):
 
 def test_pasted_address_completes_the_login(fake, token_path, capsys):
     fake.set_saved_tracks([song(3)])
-    assert paste_login(fake, token_path, capsys)["scope"] == "user-library-read"
+    assert paste_login(fake, token_path, capsys)["scope"] == USER_SCOPE
     assert mode(token_path) == 0o600
     assert source_for(fake, token_path).saved_tracks().track_count == 1
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunecrate.demo.spotify_server import FakeSpotify, _json, _Response
+from tunecrate.sources.spotify_login import USER_SCOPE
 
 _REASONS = {
     400: "Bad request",
@@ -69,7 +70,7 @@ class FaultySpotify(FakeSpotify):
         with self._log_lock:
             self._faults.append(_Fault(re.compile(pattern), status, retry_after, body, delay_s, times))
 
-    def issue_user_token(self, scope: str = "user-library-read") -> dict:
+    def issue_user_token(self, scope: str = USER_SCOPE) -> dict:
         """Issue a user token as if the user had logged in: the dict spotipy caches
         (``access_token``, ``token_type``, ``expires_in``, ``refresh_token``, ``scope``, ``expires_at``)."""
         with self._lock:

@@ -8,7 +8,6 @@ errors are one ``error: …`` line and exit 1, as everywhere in the CLI.
 
 from __future__ import annotations
 
-import enum
 import json
 import sys
 from pathlib import Path
@@ -22,10 +21,16 @@ _PLAYLIST_HELP = "Playlist URL, URI or id (see `tunecrate playlists`), or `likes
 _TRACK_HELP = "Spotify track URL, URI or id."
 
 
-class ExportFormat(str, enum.Enum):
-    """Formats of `tunecrate export`."""
+#: Formats `tunecrate export` writes.
+EXPORT_FORMATS = ("m3u8",)
 
-    m3u8 = "m3u8"
+
+def _export_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in EXPORT_FORMATS:
+        raise typer.BadParameter(f"{value!r} is not a format tunecrate exports; choose {', '.join(EXPORT_FORMATS)} "
+                                 "(a ZIP of the MP3s is `tunecrate download-playlist-zip`)")
+    return fmt
 
 
 def _warn(messages) -> None:
@@ -55,12 +60,19 @@ def _print_export(result, as_json: bool, *, cover: bool = True, out=None) -> Non
 # -- tracks -----------------------------------------------------------------------------
 
 
-@app.command("download-track")
-def download_track(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
-    """Print the absolute path of a downloaded track's MP3 in the library."""
-    with open_library() as lib:
+@app.command("path-of")
+def path_of(track_ref: str = typer.Argument(..., metavar="TRACK", help=_TRACK_HELP)) -> None:
+    """Print the absolute path of a downloaded track's MP3 in the library (nothing is downloaded).
+
+    \b
+    Example: mpv "$(tunecrate path-of 4uLU6hMCjMI75M1A2tKUQC)"
+    """
+    with open_library(create=False) as lib:
         path = lib.track_file(track_ref)
     typer.echo(str(path))
+
+
+app.command("download-track", hidden=True)(path_of)  # its old name, kept for scripts
 
 
 @app.command("save-track")
@@ -74,8 +86,12 @@ def save_track(
     anything: a taken name gets a number, `Artist - Title (2).mp3`. A file
     path is replaced if it exists, as `cp` does. The copy appears complete or
     not at all.
+
+    \b
+    Example:
+      tunecrate save-track 4uLU6hMCjMI75M1A2tKUQC ~/Music/
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         path = lib.save_track(track_ref, out)
     typer.echo(str(path))
 
@@ -88,7 +104,7 @@ def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None
         if sys.stdout.isatty():
             raise typer.BadParameter("refusing to write a ZIP to a terminal; redirect stdout or give a file",
                                      param_hint="OUT")
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             stream = lib.iter_playlist_zip(playlist_ref)
             sink = sys.stdout.buffer
             try:
@@ -99,7 +115,7 @@ def _zip(playlist_ref: str, out: str, as_json: bool, *, directory: bool) -> None
                 stream.close()
         _print_export(stream.result, as_json, out=sys.stderr)
         return
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.export_playlist_zip(playlist_ref, out, directory=directory)
     _print_export(result, as_json)
 
@@ -116,6 +132,10 @@ def download_playlist_zip(
     A track listed twice is stored once and listed twice in the M3U8. Tracks
     not downloaded yet are left out and listed. Prints the path, the counts
     and the missing tracks; the archive appears complete or not at all.
+
+    \b
+    Example:
+      tunecrate download-playlist-zip likes ~/Downloads/
     """
     _zip(playlist_ref, out, as_json, directory=False)
 
@@ -126,7 +146,12 @@ def save_playlist(
     out: Path = typer.Argument(..., metavar="OUT", help="Folder to write `<playlist title>.zip` into (created)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Save a playlist's ZIP into a folder, named after the playlist (replacing an older export)."""
+    """Save a playlist's ZIP into a folder, named after the playlist (replacing an older export).
+
+    \b
+    Example:
+      tunecrate save-playlist 37i9dQZF1DXcBWIGoYBM5M exports/
+    """
     _zip(playlist_ref, str(out), as_json, directory=True)
 
 
@@ -134,15 +159,20 @@ def save_playlist(
 def export(
     playlist_ref: str = typer.Argument(..., metavar="PLAYLIST", help=_PLAYLIST_HELP),
     dest: str = typer.Argument(..., metavar="DEST", help="A file path, or a folder (then `<title>.m3u8` in it)."),
-    fmt: ExportFormat = typer.Option(ExportFormat.m3u8, "--format", help="Playlist format."),
+    fmt: str = typer.Option("m3u8", "--format", metavar="FORMAT", callback=_export_format,
+                            help=f"Playlist format: {', '.join(EXPORT_FORMATS)}."),
     absolute: bool = typer.Option(False, "--absolute", help="Write absolute paths instead of paths relative to DEST's folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write a playlist file (extended M3U8) that points at the library's MP3s.
 
     Tracks not downloaded yet are left out and listed.
+
+    \b
+    Example:
+      tunecrate export likes ~/Music/playlists/ --format m3u8
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.export_m3u8(playlist_ref, dest, absolute=absolute)
     _print_export(result, as_json, cover=False)
 
@@ -162,11 +192,15 @@ def mirror(
     named any more are removed. Only files the mirror wrote (listed in
     `.tunecrate-mirror.json`) are ever replaced or deleted; other files in
     DEST are left alone, and a file changed in DEST is left and no longer managed.
+
+    \b
+    Example:
+      tunecrate mirror --all /media/phone/Music --dry-run
     """
     refs = list(refs or ())
     if all_playlists == bool(refs):
         raise typer.BadParameter("give one or more playlists, or --all, before DEST", param_hint="PLAYLIST")
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.mirror(None if all_playlists else refs, dest, dry_run=dry_run)
     if as_json:
         print_json(result.to_json())

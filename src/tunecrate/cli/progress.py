@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 if TYPE_CHECKING:
     from tunecrate.library.pipeline import TrackEvent
@@ -15,22 +16,38 @@ if TYPE_CHECKING:
 _STAGES = {"resolving": "searching", "fetching": "downloading", "encoding": "encoding"}
 
 
+class _Counts(ProgressColumn):
+    """``done/total`` on the overall line; on a track's line, its place among the tracks: ``3/6``."""
+
+    def __init__(self, owner: "LoadProgress") -> None:
+        super().__init__()
+        self._owner = owner
+
+    def render(self, task: Task) -> Text:
+        number = task.fields.get("number")
+        if number is None:
+            return Text(f"{int(task.completed)}/{int(task.total or 0)}", style="progress.download")
+        return Text(f"{number}/{self._owner.total}", style="progress.download")
+
+
 class LoadProgress:
     """Feeds pipeline :class:`TrackEvent`s into a rich progress display on ``console``.
 
     Use as a context manager and pass :meth:`on_event` as the progress callback.
-    The overall total grows as tracks are first seen.
+    The overall total grows as tracks are first seen (the pipeline announces
+    every track as ``queued`` before work starts); each track in flight gets
+    a line with its stage and its place among them.
     """
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(), _Counts(self), TimeElapsedColumn(),
             console=console, transient=True, disable=not console.is_terminal,
         )
         self._lock = threading.Lock()
         self._overall: TaskID | None = None
         self._per_track: dict[str, TaskID] = {}
-        self._seen: set[str] = set()
+        self._seen: dict[str, int] = {}
 
     def __enter__(self) -> "LoadProgress":
         self._progress.start()
@@ -40,18 +57,18 @@ class LoadProgress:
     def __exit__(self, *exc) -> None:
         self._progress.stop()
 
-    def set_total(self, total: int) -> None:
-        with self._lock:
-            self._progress.update(self._overall, total=total)
+    @property
+    def total(self) -> int:
+        """How many tracks this load or sync handles, as known so far."""
+        return int(self._progress.tasks[self._overall].total or 0) if self._overall is not None else 0
 
     def on_event(self, event: TrackEvent) -> None:
         track_id = event.track.track_id
         label = f"  {event.track.artist} - {event.track.title}"[:60]
         with self._lock:
             if track_id not in self._seen:
-                self._seen.add(track_id)
-                total = self._progress.tasks[self._overall].total or 0
-                if len(self._seen) > total:
+                self._seen[track_id] = len(self._seen) + 1
+                if len(self._seen) > self.total:
                     self._progress.update(self._overall, total=len(self._seen))
             if event.stage == "queued":
                 return
@@ -64,6 +81,7 @@ class LoadProgress:
             description = f"{escape(label)} \\[{_STAGES.get(event.stage, event.stage)}]"
             task = self._per_track.get(track_id)
             if task is None:
-                self._per_track[track_id] = self._progress.add_task(description, total=None)
+                self._per_track[track_id] = self._progress.add_task(description, total=None,
+                                                                    number=self._seen[track_id])
             else:
                 self._progress.update(task, description=description)

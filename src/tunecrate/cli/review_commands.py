@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from tunecrate.cli.base import app, match_app, open_library, print_json
+from tunecrate.cli.base import app, match_app, note_not_loaded, open_library, print_json
 from tunecrate.core.errors import ConfigurationError
 
 sources_app = typer.Typer(help="Add, remove, list and scan the folders of music you already own.",
@@ -37,8 +37,13 @@ def match_show(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a track's current choice and its candidates, with the score's components."""
-    with open_library() as lib:
+    """Show a track's current choice and its candidates, with the score's components.
+
+    \b
+    Example:
+      tunecrate match show 4uLU6hMCjMI75M1A2tKUQC
+    """
+    with open_library(create=False) as lib:
         item = lib.match_show(track_ref)
     if as_json:
         print_json(item)
@@ -57,6 +62,9 @@ def print_match(item: dict) -> None:
     out.print(escape(f"{item.title or '?'} — {', '.join(item.artists) or '?'} ({item.track_id})"))
     out.print(escape(f"album: {item.album or '?'}  duration: {_time(item.duration_ms)}  "
                      f"isrc: {item.isrc or '—'}  status: {item.status}"))
+    if item.missing:
+        known = [m for m in _MISSING_LABELS if m in item.missing] + sorted(set(item.missing) - set(_MISSING_LABELS))
+        out.print(escape("not in its source: " + ", ".join(_MISSING_LABELS.get(m, m) for m in known)))
     if item.reason:
         out.print(escape(f"reason: {item.reason}"))
     out.print(escape(f"current: {_choice_line(item)}"))
@@ -70,7 +78,10 @@ def print_match(item: dict) -> None:
     table.add_column("Provider", no_wrap=True)
     table.add_column("Time (Δ s)", justify="right", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
-    for component in ("title", "artist", "duration", "version", "verified"):
+    shown = ["title", "artist", "duration", "version", "verified"]
+    if any("unchecked" in (c.components or {}) for c in item.candidates):
+        shown.insert(4, "unchecked")
+    for component in shown:
         table.add_column(component, justify="right", no_wrap=True)
     table.add_column("ISRC", no_wrap=True)
     for c in item.candidates:
@@ -83,17 +94,25 @@ def print_match(item: dict) -> None:
             f"{'*' if c.chosen else ''}{c.index + 1}", title, escape(c.artist or ""),
             escape(c.provider or ""), f"{_time(c.duration_ms)} ({_delta(c.duration_delta_s)})",
             f"{c.score or 0:.2f}",
-            *(_component(comp.get(k)) for k in ("title", "artist", "duration", "version", "verified")),
+            *(_component(comp.get(k, 0.0 if k == "unchecked" and "title" in comp else None)) for k in shown),
             escape(isrc),
         )
     out.print(table)
     out.print("accept one with `tunecrate match accept TRACK N`, or pin your own with `tunecrate match set`")
 
 
+#: How ``match show`` names the fields a source left out.
+_MISSING_LABELS = {"duration_ms": "duration", "artists": "artists after the first", "isrc": "ISRC",
+                   "album": "album", "album_artists": "album artists", "release_date": "release date",
+                   "track_number": "track number", "track_total": "track total", "disc_number": "disc number",
+                   "explicit": "explicit flag", "cover_url": "cover"}
+
+
 def _component(value: float | None) -> str:
-    """A score component for display: ``+0.35``, ``-0.25``, ``0`` (``""`` when absent)."""
+    """A score component for display: ``+0.35``, ``-0.25``, ``0`` (``"—"`` when absent: the track
+    could not be compared on it)."""
     if value is None:
-        return ""
+        return "—"
     return "0" if abs(value) < 0.005 else f"{value:+.2f}"
 
 
@@ -101,11 +120,17 @@ def _component(value: float | None) -> str:
 def match_skip(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
 ) -> None:
-    """Mark a track "don't download": never fetched or asked about again (`match clear` undoes it)."""
+    """Mark a track "don't download": never fetched or asked about again (`match clear` undoes it).
+
+    \b
+    Example:
+      tunecrate match skip 4uLU6hMCjMI75M1A2tKUQC
+    """
     with open_library() as lib:
         result = lib.match_skip(track_ref)
     title = f" ({result.title})" if result.title else ""
     typer.echo(f"skipped {result.track_id}{title}: it will not be downloaded")
+    note_not_loaded(result)
 
 
 @match_app.command("accept")
@@ -113,7 +138,12 @@ def match_accept(
     track_ref: str = typer.Argument(..., metavar="TRACK", help="Spotify track URL, URI or id."),
     number: int = typer.Argument(1, min=1, help="Candidate number as `match show` lists it (1 = best)."),
 ) -> None:
-    """Pin a track to one of its candidates; the next load or sync downloads it."""
+    """Pin a track to one of its candidates; the next load or sync downloads it.
+
+    \b
+    Example:
+      tunecrate match accept 4uLU6hMCjMI75M1A2tKUQC 2
+    """
     with open_library() as lib:
         result = lib.match_accept(track_ref, number - 1)
     title = f" ({result.title})" if result.title else ""
@@ -130,9 +160,13 @@ def review(as_json: bool = typer.Option(False, "--json", help="Print the queue a
     Shows each track held for review or unresolved with its best candidates;
     keys: a accept, 1-9 pick, p paste a URL or file, s don't download,
     n next, b back, q quit. Decisions are saved at once; run it again to resume.
+
+    \b
+    Example:
+      tunecrate review
     """
     if as_json:
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             print_json(lib.review_queue())
         return
     if not sys.stdin.isatty():
@@ -141,7 +175,7 @@ def review(as_json: bool = typer.Option(False, "--json", help="Print the queue a
             "queue and `tunecrate match set|skip|accept TRACK` to decide")
     from tunecrate.cli.review import run_review
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         run_review(lib, _console())
 
 
@@ -153,13 +187,23 @@ def retag(
     track_ref: Optional[str] = typer.Argument(None, metavar="[TRACK]", help="Spotify track URL, URI or id."),
     all_tracks: bool = typer.Option(False, "--all", help="Retag every downloaded track."),
     offline: bool = typer.Option(False, "--offline", help="Do not download covers; keep the embedded ones."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Rewrite the tags of downloaded files from the library database, without fetching audio."""
+    """Rewrite the tags of downloaded files from the library database, without fetching audio.
+
+    A cover that cannot be downloaded keeps the embedded one, with a warning on stderr.
+
+    \b
+    Example:
+      tunecrate retag --all --offline
+    """
     if bool(track_ref) == all_tracks:
         raise typer.BadParameter("give a track, or --all")
-    with open_library() as lib:
-        count = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
-    typer.echo(f"retagged {count} file(s)")
+    with open_library(create=False) as lib:
+        report = lib.retag(None if all_tracks else track_ref, fetch_covers=not offline)
+    for warning in report.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    print_json(report) if as_json else typer.echo(f"retagged {report.retagged} file(s)")
 
 
 # -- sources -------------------------------------------------------------------------------
@@ -167,7 +211,12 @@ def retag(
 
 @sources_app.command("add")
 def sources_add(path: Path = typer.Argument(..., help="A folder of audio files (never modified).")) -> None:
-    """Add a folder of your own music; matching tracks are taken from it instead of downloaded."""
+    """Add a folder of your own music; matching tracks are taken from it instead of downloaded.
+
+    \b
+    Example:
+      tunecrate sources add ~/Music
+    """
     with open_library() as lib:
         folder = lib.add_music_folder(path)
     typer.echo(f"added {folder}; run `tunecrate sources scan` to index it")
@@ -175,7 +224,12 @@ def sources_add(path: Path = typer.Argument(..., help="A folder of audio files (
 
 @sources_app.command("remove")
 def sources_remove(path: Path = typer.Argument(..., help="A folder added with `tunecrate sources add`.")) -> None:
-    """Forget a music folder (its files leave the index at the next scan; nothing is deleted)."""
+    """Forget a music folder (its files leave the index at the next scan; nothing is deleted).
+
+    \b
+    Example:
+      tunecrate sources remove ~/Music
+    """
     with open_library() as lib:
         folder = lib.remove_music_folder(path)
     typer.echo(f"removed {folder}")
@@ -183,10 +237,15 @@ def sources_remove(path: Path = typer.Argument(..., help="A folder added with `t
 
 @sources_app.command("list")
 def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the music folders (from settings and added ones) with their indexed file counts."""
+    """List the music folders (from settings and added ones) with their indexed file counts.
+
+    \b
+    Example:
+      tunecrate sources list --json
+    """
     from rich.table import Table
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         rows = lib.music_folders()
     if as_json:
         print_json(rows)
@@ -203,7 +262,12 @@ def sources_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 @sources_app.command("scan")
 def sources_scan(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Index the audio files of the music folders (only new or changed files are read)."""
+    """Index the audio files of the music folders (only new or changed files are read).
+
+    \b
+    Example:
+      tunecrate sources scan
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     err = _console(stderr=True)

@@ -6,8 +6,10 @@ holds no logic of its own: every screen asks the library, renders the answer,
 and calls the library again to act. What the basic CLI does is reachable
 from a menu (the help screen lists the command behind each screen).
 
-Keys: type a number or a letter, then Enter; ``q`` goes back; at a table,
-``n``/``p`` turn pages, ``/words`` searches and ``s`` sorts. Ctrl-C cancels the
+Keys: at a menu, press a number or a letter (one key is enough where the
+terminal allows it; Enter after it does no harm); ``q`` goes back; at a
+table, ``n``/``p`` turn pages, ``/words`` searches and ``s`` sorts. After a
+result, Enter returns to the screen it came from. Ctrl-C cancels the
 current operation and returns to the menu; a second Ctrl-C within
 :data:`DOUBLE_INTERRUPT_S` quits. During a load or sync, Ctrl-C sets the
 library's ``cancel`` event: no new track starts, the tracks in flight finish,
@@ -84,6 +86,10 @@ def smart() -> None:
     """Open the interactive smart CLI: load, sync, browse, review, save and delete from menus.
 
     Needs a terminal. Ctrl-C cancels the current operation; twice quits.
+
+    \b
+    Example:
+      tunecrate smart
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.stderr.write(_NOT_A_TERMINAL)
@@ -127,6 +133,10 @@ class _Quit(BaseException):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+class _Home(BaseException):
+    """Go straight back to the menu (after a cancelled operation), past the screens in between."""
 
 
 class _Notice(Exception):
@@ -284,6 +294,18 @@ def complete_path(text: str, state: int) -> str | None:
     return found[state] if state < len(found) else None
 
 
+def _single_keys_possible() -> bool:
+    """Whether menus can read one key press: a POSIX terminal on stdin."""
+    try:
+        import termios  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 # -- the session ---------------------------------------------------------------------------------
 
 
@@ -403,6 +425,8 @@ class SmartSession:
         """Run one screen from the menu; Ctrl-C there comes back to the menu."""
         try:
             self._sub(action)
+        except _Home:
+            pass
         except KeyboardInterrupt:
             self._interrupted("Cancelled.")
 
@@ -486,8 +510,15 @@ class SmartSession:
             self.console.print(Text(legend, style="dim"))
         prompt = f"[bold]{escape(label)}[/]" + (" " + escape(f"[{default}]") if default else "")
         prompt += " " if label == "›" else ": "
+        if all(len(k) == 1 for k in keys) and _single_keys_possible():
+            answer = self._read_key(prompt, [*keys, *(["q"] if "q" not in keys else [])], default)
+            if answer == "q" and "q" not in keys:
+                raise _Back
+            return answer
         while True:
             answer = self.input(prompt).strip().lower()
+            if answer in ("yes", "no") and answer[0] in keys:
+                answer = answer[0]
             if not answer and default is not None:
                 return default
             if answer in keys:
@@ -497,9 +528,48 @@ class SmartSession:
             if answer:
                 self.console.print(f"[yellow]Choose one of: {escape(', '.join(keys))}[/]")
 
+    def _read_key(self, prompt: str, keys: Sequence[str], default: str | None) -> str:
+        """One key press from ``keys`` without waiting for Enter (the terminal in cbreak mode: Ctrl-C
+        still interrupts). Enter alone gives ``default``; an Enter typed right after the key is
+        swallowed, so that typing ``1`` then Enter works as well. Ctrl-D raises ``EOFError``."""
+        import select
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        self.console.print(prompt, end="")
+        self.console.file.flush()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd, termios.TCSANOW)
+            while True:
+                data = os.read(fd, 64).decode("utf-8", "replace")
+                if not data:
+                    raise EOFError
+                key, rest = data[0], data[1:]
+                if key == "\x04":
+                    raise EOFError
+                if key in "\r\n":
+                    if default is not None:
+                        self.console.print(default, markup=False, highlight=False)
+                        return default
+                    continue
+                if key == "\x1b":  # an arrow or function key: its escape sequence is ignored
+                    continue
+                if key.lower() in keys:
+                    if not rest and select.select([fd], [], [], 0.05)[0]:
+                        os.read(fd, 64)  # the Enter typed right after the key
+                    self.console.print(key.lower(), markup=False, highlight=False)
+                    return key.lower()
+                self.console.print(f"\n[yellow]Choose one of: {escape(', '.join(keys))}[/]")
+                self.console.print(prompt, end="")
+                self.console.file.flush()
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
     def confirm(self, label: str, *, default: bool = False) -> bool:
-        answer = self.choose(f"{label} (y/n)", ["y", "n", "yes", "no"], default="y" if default else "n")
-        return answer.startswith("y")
+        answer = self.choose(f"{label} (y/n)", ["y", "n"], default="y" if default else "n")
+        return answer == "y"
 
     # -- screens: frame ----------------------------------------------------------------------------
 
@@ -612,6 +682,7 @@ class SmartSession:
         self.flash.append(Text(
             f"Cancelled {title}: {_plural(done, 'track')} downloaded, {left} left for the next load or sync. "
             "Press Ctrl-C again to quit.", style="yellow"))
+        raise _Home
 
     # -- reports -------------------------------------------------------------------------------
 
@@ -628,8 +699,7 @@ class SmartSession:
         if report.skipped_entries:
             lines.append(Text(f"Skipped {_plural(len(report.skipped_entries), 'source entry', 'source entries')}:",
                               style="dim"))
-            lines += _capped([Text(f"  #{e.position + 1}{' ' + repr(e.name) if e.name else ''}: {e.reason}",
-                                   style="dim") for e in report.skipped_entries], 4)
+            lines += _capped([Text(f"  {e.describe()}", style="dim") for e in report.skipped_entries], 4)
         lines += _capped([Text(f"warning: {w}", style="yellow") for w in report.warnings], 3)
         if report.pruned:
             lines.append(Text(f"Removed {_plural(len(report.pruned), 'track')} no playlist needs any more."))
@@ -640,14 +710,18 @@ class SmartSession:
     # -- 1 load ------------------------------------------------------------------------------------
 
     def load_screen(self) -> None:
-        self.screen("Load", "Paste a Spotify link or URI to a track, album or playlist "
-                            "(Liked Songs are under Sync). q goes back.")
-        ref = self.ask("Spotify link")
+        """Ask for links and load them, one after the other, until ``q``."""
+        while True:
+            self.screen("Load", "Paste a Spotify link or URI to a track, album or playlist "
+                                "(Liked Songs are under Sync). q goes back.")
+            ref = self.ask("Spotify link")
+            self._sub(lambda: self._load(ref))
+
+    def _load(self, ref: str) -> None:
         report, cancelled = self.run_tracks(
             lambda progress, cancel: self.lib.load(ref, progress=progress, cancel=cancel))
         if cancelled:
             self._after_cancel(report.title, [report])
-            return
         self.console.print(self.report_panel(report))
         self._pause()
 
@@ -659,7 +733,7 @@ class SmartSession:
                  "u": ("a playlist by link", lambda: self.sync_one(self.ask("Spotify playlist link")))}
         self.pager("Sync", self.lib.playlists, _playlist_columns(synced=True),
                    lambda row: self.sync_one(row.playlist_id), noun="playlist", fields=_PLAYLIST_FIELDS,
-                   extra=extra, action="sync", once=True,
+                   extra=extra, action="sync",
                    empty="No playlists yet: u syncs one by its link, l your Liked Songs.")
 
     def sync_one(self, target: str) -> None:
@@ -685,7 +759,6 @@ class SmartSession:
             target, keep_orphans=keep_orphans, progress=progress, cancel=cancel))
         if cancelled:
             self._after_cancel(report.title, [report])
-            return
         self.console.print(self.report_panel(report))
         self._pause()
 
@@ -742,7 +815,6 @@ class SmartSession:
         reports = [r for _, r in results if not isinstance(r, TunecrateError)]
         if cancelled:
             self._after_cancel("the sync of every playlist", reports)
-            return
         from tunecrate.cli.render import summary_line
 
         lines = []
@@ -913,8 +985,11 @@ class SmartSession:
         if d.source_provider:
             source = f"{d.source_provider}: {source}"
         match = [f"score {d.match_score:.2f}"] if d.match_score is not None else []
-        if d.decision:
-            match.append("pinned by you" if d.decision == "pinned" else f"decision: {d.decision}")
+        if d.decision == "pinned":
+            by = d.decision_provider or "pinned"
+            match.append("pinned by you" if by == "pinned" else f"pinned by the {by}")
+        elif d.decision:
+            match.append(f"decision: {d.decision}")
         rows = [
             ("Artists", _artists(d)), ("Album", album), ("Release", " · ".join(release)), ("ISRC", isrc),
             ("Status", status), ("Source", source), ("Match", ", ".join(match) or "—"),
@@ -975,15 +1050,25 @@ class SmartSession:
 
     # -- 4 review ---------------------------------------------------------------------------------
 
+    def _submenu(self, title: str, subtitle: Callable[[], str], items: Sequence[tuple[str, str]],
+                 act: Callable[[str], None]) -> None:
+        """A screen of numbered items, shown again after each one is done, until ``q``."""
+        keys = [key for key, _ in items]
+        while True:
+            self.screen(title, subtitle())
+            for key, what in items:
+                self.console.print(f"[bold cyan]{key:>3}[/]  {what}")
+            key = self.choose("Choose", keys)
+            self._sub(lambda: act(key))
+
     def review_screen(self) -> None:
-        stats = self.lib.stats()
-        self.screen("Review", f"{_plural(stats.review, 'track')} waiting for your decision.")
-        for key, what in (("1", "Review the tracks waiting (choose a candidate, pin, skip)"),
-                          ("2", "List the recorded decisions (pinned, skipped, automatic)"),
-                          ("3", "Pin a source for a track (a URL or a local audio file)"),
-                          ("4", "Forget the decision about a track")):
-            self.console.print(f"[bold cyan]{key:>3}[/]  {what}")
-        key = self.choose("Choose", ["1", "2", "3", "4"])
+        self._submenu("Review", lambda: f"{_plural(self.lib.stats().review, 'track')} waiting for your decision.",
+                      (("1", "Review the tracks waiting (choose a candidate, pin, skip)"),
+                       ("2", "List the recorded decisions (pinned, skipped, automatic)"),
+                       ("3", "Pin a source for a track (a URL or a local audio file)"),
+                       ("4", "Forget the decision about a track")), self._review_action)
+
+    def _review_action(self, key: str) -> None:
         if key == "1":
             try:
                 from tunecrate.cli.review import run_review
@@ -1043,8 +1128,10 @@ class SmartSession:
         what = "this track's file" if track_id else "every downloaded file"
         if not self.confirm(f"Rewrite the tags of {what} from the catalogue (no audio is fetched)?", default=True):
             raise _Back
-        count = self.shielded("Rewriting tags…", lambda: self.lib.retag(track_id))
-        self.console.print(f"Rewrote the tags of {_plural(count, 'file')}.")
+        report = self.shielded("Rewriting tags…", lambda: self.lib.retag(track_id))
+        self.console.print(f"Rewrote the tags of {_plural(report.retagged, 'file')}.")
+        for line in _capped([Text(f"warning: {w}", style="yellow") for w in report.warnings], 3):
+            self.console.print(line)
         self._pause()
 
     def clear_decision(self, track_id: str) -> None:
@@ -1056,14 +1143,14 @@ class SmartSession:
     # -- 5 save ---------------------------------------------------------------------------------
 
     def save_screen(self) -> None:
-        self.screen("Save", f"Copies go to {DEFAULT_EXPORT_DIR} in the current folder unless you type "
-                            "another destination (Tab completes paths).")
-        for key, what in (("1", "Save a track (an MP3 copy)"),
-                          ("2", "Save a playlist as ZIP (MP3s in order, M3U8, cover)"),
-                          ("3", "Write a playlist as M3U8 (points at the library's files)"),
-                          ("4", "Mirror playlists into a folder (a phone, a USB stick)")):
-            self.console.print(f"[bold cyan]{key:>3}[/]  {what}")
-        key = self.choose("Choose", ["1", "2", "3", "4"])
+        self._submenu("Save", lambda: f"Copies go to {DEFAULT_EXPORT_DIR} in the current folder unless you type "
+                                      "another destination (Tab completes paths).",
+                      (("1", "Save a track (an MP3 copy)"),
+                       ("2", "Save a playlist as ZIP (MP3s in order, M3U8, cover)"),
+                       ("3", "Write a playlist as M3U8 (points at the library's files)"),
+                       ("4", "Mirror playlists into a folder (a phone, a USB stick)")), self._save_action)
+
+    def _save_action(self, key: str) -> None:
         if key == "1":
             self.save_track(self.pick_track("Track"))
         elif key == "2":
@@ -1158,10 +1245,12 @@ class SmartSession:
     # -- 6 delete ---------------------------------------------------------------------------------
 
     def delete_screen(self) -> None:
-        self.screen("Delete", "Shows what leaves the disk and what stays first; nothing goes until you agree.")
-        for key, what in (("1", "Delete a track"), ("2", "Delete a playlist")):
-            self.console.print(f"[bold cyan]{key:>3}[/]  {what}")
-        if self.choose("Choose", ["1", "2"]) == "1":
+        self._submenu("Delete", lambda: "Shows what leaves the disk and what stays first; nothing goes until "
+                                        "you agree.",
+                      (("1", "Delete a track"), ("2", "Delete a playlist")), self._delete_action)
+
+    def _delete_action(self, key: str) -> None:
+        if key == "1":
             self.delete_track(self.pick_track("Track"))
         else:
             self.delete_playlist(self.pick_playlist("Delete › which playlist?"))
@@ -1239,8 +1328,10 @@ class SmartSession:
             expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.expires_at)) \
                 if state.expires_at else "?"
             login = f"logged in (token until {expires}; refreshed as needed)"
+        elif state.missing_scopes:
+            login = f"log in again: the login lacks {', '.join(state.missing_scopes)}"
         else:
-            login = "not logged in (needed for Liked Songs only)"
+            login = "not logged in (needed for Liked Songs and your private playlists only)"
         grid.add_row("Spotify login", login)
         return Panel(grid, box=box.ROUNDED)
 
@@ -1266,10 +1357,15 @@ class SmartSession:
                 report = self.lib.verify()
             lines = [Text(f"checked {report.checked}, {_plural(len(report.problems), 'problem')}")]
             lines += _capped([Text(f"  {title}: {reason}", style="red") for _, title, reason in report.problems])
+            if report.modes:
+                lines.append(Text(f"{_plural(len(report.modes), 'file')} other users cannot read "
+                                  f"(mode {report.modes[0][1]:04o}, want {report.want_mode:04o})", style="yellow"))
             self.console.print(Panel(Group(*lines), title="verify", title_align="left"))
-            if report.problems and self.confirm("Queue them to be fetched again?", default=True):
+            if (report.problems or report.modes) and self.confirm(
+                    "Repair (queue bad tracks to be fetched again, fix file modes)?", default=True):
                 done = self.shielded("Repairing…", lambda: self.lib.verify(repair=True))
-                self.console.print(f"{_plural(len(done.repaired), 'track')} queued for the next load or sync.")
+                self.console.print(f"{_plural(len(done.repaired), 'track')} queued for the next load or sync, "
+                                   f"{_plural(len(done.modes_fixed), 'file mode')} fixed.")
             self._pause()
         elif key == "g":
             plan = self.lib.gc_plan()
@@ -1332,7 +1428,8 @@ class SmartSession:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in (("number, Enter", "choose; in a table, open a row"),
+        for key, what in (("a key", "choose from a menu (no Enter needed)"),
+                          ("number, Enter", "in a table, open a row"),
                           ("q", "go back (at the menu: quit)"),
                           ("n / p", "next / previous page of a table"),
                           ("/words", "search a table; / alone shows every row"),
@@ -1348,7 +1445,7 @@ class SmartSession:
                                ("Browse", "tunecrate playlists, playlist-local ID, tracks"),
                                ("Review", "tunecrate review, match set | list | clear"),
                                ("Save", "save-track, download-playlist-zip, export, mirror"),
-                               ("Track", "download-track, match show | accept | skip, retag"),
+                               ("Track", "path-of, save-track, match show | accept | skip, retag"),
                                ("Settings", "login, logout, sources, verify, retag --all, gc, load-local")):
             same.add_row(name, commands)
         self.console.print(Panel(Group(keys, Text(""), same), box=box.ROUNDED,

@@ -9,6 +9,7 @@ traceback for these.
 
     TunecrateError
     ├── InvalidReference        a URL, URI or id that cannot be parsed
+    ├── InvalidFile             an input file (an export) that is malformed or of an unknown kind
     ├── NotFound                an id the service does not know (HTTP 404)
     ├── ConfigurationError      missing credentials, bad settings
     ├── ServiceError            a service answered with an error
@@ -19,6 +20,7 @@ traceback for these.
     ├── EncodeError             ffmpeg failed or the result is not audio
     ├── TaggingError            mutagen could not write tags
     ├── StorageError            disk full, permissions, unsafe names
+    │   └── CatalogueDamaged    the catalogue file is not a readable database
     └── LibraryBusy             another process holds the library lock
 """
 
@@ -34,6 +36,12 @@ class TunecrateError(Exception):
 
 class InvalidReference(TunecrateError):
     """A URL, URI or id that tunecrate cannot parse."""
+
+
+class InvalidFile(TunecrateError):
+    """A file the user gave (an account-data export, an Exportify CSV) that tunecrate cannot read:
+    malformed, truncated, of an unknown kind, or missing what the format requires. The message
+    names the file (and the member of a ZIP) and what is wrong."""
 
 
 class NotFound(TunecrateError):
@@ -97,6 +105,20 @@ class TaggingError(TunecrateError):
 
 class StorageError(TunecrateError):
     """A filesystem operation failed: disk full, permissions, unsafe name."""
+
+
+class CatalogueDamaged(StorageError):
+    """The catalogue file exists but is empty or not a readable SQLite database.
+
+    ``path`` is the file; ``reason`` what SQLite (or its size) said.
+    ``tunecrate load-local`` sets such a file aside and rebuilds the
+    catalogue from the storage folder.
+    """
+
+    def __init__(self, message: str, path=None, reason: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
 
 
 class LibraryBusy(TunecrateError):

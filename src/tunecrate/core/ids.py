@@ -69,6 +69,12 @@ class Reference:
     services (export files, media servers) name themselves. ``kind`` is
     ``"track"``, ``"album"``, ``"playlist"`` or ``"likes"``; ``id`` the
     validated id (``"likes"`` for Liked Songs); ``text`` what the user typed.
+
+    A file the user supplies is ``service="file"``, ``kind="export"``, with
+    the path as given in ``id`` and ``text`` (:func:`file_reference`): it
+    names a *collection* of lists (every playlist of an account-data export),
+    which the sources that take it read with ``lists()`` (see
+    :mod:`tunecrate.sources.base`). The path is never a stored id.
     """
 
     kind: str
@@ -98,6 +104,15 @@ def parse_reference(text: str, expected: str | None = None) -> Reference:
         return Reference("likes", LIKES, "spotify", raw)
     ref = parse_spotify_ref(raw, expected)
     return Reference(ref.kind, ref.id, "spotify", raw)
+
+
+def file_reference(path: str) -> Reference:
+    """The :class:`Reference` of an export file or folder at ``path`` (kept as given: sources resolve
+    it). Raises :class:`InvalidReference` for an empty path."""
+    text = str(path or "")
+    if not text.strip():
+        raise InvalidReference("empty path: give the export's folder, ZIP or CSV file")
+    return Reference("export", text, "file", text)
 
 
 def validate_stored_id(value: str) -> str:

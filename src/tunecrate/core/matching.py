@@ -14,6 +14,9 @@ component       contribution
 ``duration``    ``WEIGHTS["duration"]`` × duration closeness in ``[0, 1]``
 ``verified``    ``WEIGHTS["verified"]`` when the provider vouches for it
 ``version``     ``0`` or a negative penalty (acoustic, demo, wrong remix…)
+``unchecked``   only for a track of unknown duration or partial artists:
+                the negative amount that holds the total to
+                :data:`UNCHECKED_CEILING` (below)
 ``isrc``        ``1.0`` when the ISRCs are equal (then it is the only
                 component and the total is 1.0), else ``0.0``
 ==============  ==========================================================
@@ -22,6 +25,36 @@ component       contribution
 more key, ``duration_delta_s``, records the measured difference (candidate
 minus track, in seconds) and is absent when either duration is unknown; it is
 a measurement, not a contribution.
+
+Components the track cannot be compared on are left out, and the others
+are scaled up to the same maximum, as beets' distance normalises over the
+components it could compute. A track whose duration the source did not know
+(``not track.knows("duration_ms")``, or 0: an account-data export row) has
+no ``duration`` key, and ``title``, ``artist`` and ``verified`` each count
+``1 / (1 - WEIGHTS["duration"])`` times as much: a missing duration is no
+penalty, and every candidate of that track is ranked on the same footing.
+A *candidate* of unknown duration is another matter: the track's duration
+is known, so it gets the neutral 0.5 closeness and loses to one that fits.
+The ``version`` penalty is scaled alike.
+
+Without a duration the length of a video cannot be checked (an intro, a
+skit, another edit), so only a candidate that is surely the released audio
+(a YouTube Music song, a ``"- Topic"`` upload, an "Official Audio" upload,
+a local file, a pinned source) with title and artist similarities of 0.9 or
+more may be accepted; any other gets an ``unchecked`` component that holds
+its total to :data:`UNCHECKED_CEILING`, so that it waits for review. And
+:func:`decide` holds a match for review when another recording (another
+length, other credits) scores as well.
+
+A track whose artist list may be partial (``not track.knows("artists")``:
+an export names only the primary artist) treats the other artists a
+candidate credits (``"Gorillaz feat. Kali Uchis"``) as artists the source
+left out, not as the mark of another version, provided the credit list
+starts with the track's artist (``"JAY-Z, Linkin Park"`` is a mashup). A
+guest named in a candidate's title that the track's title does not name
+(``"Believer (feat. Lil Wayne)"``) may be a left-out artist or another
+version: that candidate gets the ``unchecked`` ceiling too. Guests that the
+track's own title credits (``"Song (feat. X)"``) count as its artists.
 
 Hard version mismatches (a live, remix, cover, karaoke, instrumental, sped
 up, slowed, nightcore, 8D or bass-boosted recording, a reaction, tutorial,
@@ -68,6 +101,13 @@ __all__ = [
 
 #: Weight of each positive component; a perfect, verified candidate totals 1.0.
 WEIGHTS: dict[str, float] = {"title": 0.35, "artist": 0.35, "duration": 0.25, "verified": 0.05}
+#: Highest total of a candidate whose length cannot be checked and that is not surely the released
+#: audio (see the module docstring): below the default accept threshold, so it is held for review.
+UNCHECKED_CEILING = 0.85
+#: For a track of unknown duration, other candidates within this much of the best one that are
+#: another recording (:func:`_other_recording`) make the decision a review.
+AMBIGUITY_MARGIN = 0.05
+_AUDIO_MARK = re.compile(r"\b(?:official )?audio\b(?! only)")
 
 
 @dataclass(frozen=True)
@@ -98,12 +138,15 @@ class Decision:
     ``status`` is ``"accepted"``, ``"review"`` or ``"unresolved"``; ``best``
     is the top match that was not rejected (``None`` when every candidate
     was rejected or there were none); ``ranked`` holds every match, best
-    first, rejected ones last.
+    first, rejected ones last. ``reason`` is a one-line explanation when a
+    rule other than the thresholds held the best match for review (two
+    recordings fit a track of unknown duration), else ``None``.
     """
 
     status: str
     best: Match | None
     ranked: tuple[Match, ...]
+    reason: str | None = None
 
 
 # --------------------------------------------------------------------------
@@ -568,20 +611,19 @@ def _is_credited(name: str, track_artists: Sequence[Sequence[str]], at_least: fl
     )
 
 
-def _guests(candidate: Candidate, track_artists: Sequence[Sequence[str]]) -> list[str]:
+def _guests(
+    candidate: Candidate, track_artists: Sequence[Sequence[str]], *, titles: bool = True,
+    credits: bool = True,
+) -> list[str]:
     """Artists the candidate credits that the track does not.
 
-    Looks at guests named in the title (``"(feat. X)"``) and, for providers
-    whose ``artist`` is a credit list, at the other names of that list when
-    it names one of the track's artists.
+    Looks, when ``titles`` is True, at guests named in the title
+    (``"(feat. X)"``) and, when ``credits`` is True, for providers whose
+    ``artist`` is a credit list, at the other names of that list when it
+    names one of the track's artists.
     """
-    folded = _fold(candidate.title)
-    names = [
-        n
-        for m in _FEAT_NAMES.finditer(folded)
-        for n in _ARTIST_SPLIT.split(m.group(1) or m.group(2))
-    ]
-    if candidate.provider in _CREDITING_PROVIDERS:
+    names = _title_guests(candidate.title) if titles else []
+    if credits and candidate.provider in _CREDITING_PROVIDERS:
         whole = _words(_fold(candidate.artist))
         pieces = _ARTIST_SPLIT.split(_fold(candidate.artist))
         if not _is_credited(whole, track_artists, at_least=1.0) and any(
@@ -591,8 +633,24 @@ def _guests(candidate: Candidate, track_artists: Sequence[Sequence[str]]) -> lis
     return [w for w in (_words(n) for n in names) if w and not _is_credited(w, track_artists)]
 
 
+def _title_guests(title: str) -> list[str]:
+    """The guests a track title credits (``"Song (feat. A & B)"`` → ``["A", "B"]``, folded)."""
+    return [
+        n
+        for m in _FEAT_NAMES.finditer(_fold(title))
+        for n in _ARTIST_SPLIT.split(m.group(1) or m.group(2))
+        if n.strip()
+    ]
+
+
+def _leads_credits(candidate: Candidate, main: Sequence[str]) -> bool:
+    """True when the candidate's credit list starts with the track's main artist (its spellings)."""
+    first = _ARTIST_SPLIT.split(_fold(candidate.artist))[0]
+    return _is_credited(_words(first), [main])
+
+
 def _artist_similarity(
-    track_artists: Sequence[Sequence[str]], candidate: Candidate, title_words: str
+    track_artists: Sequence[Sequence[str]], candidate: Candidate, title_words: str, partial: bool = False
 ) -> float:
     """Artist similarity in ``[0, 1]``.
 
@@ -603,7 +661,12 @@ def _artist_similarity(
     guests cost up to 8 % on a channel and 40 % in a credit list
     (:data:`_MISSING_GUEST_KEEP`); a channel of a guest alone scores 0.85 of
     its match. A guest the track does not credit multiplies the result by
-    :data:`_GUEST_FACTOR`: it is another version of the song.
+    :data:`_GUEST_FACTOR`: it is another version of the song. When the
+    track's list is ``partial`` (the source names only the primary artist),
+    the other names of a credit list that starts with the main artist are
+    artists the source left out, not guests, and a guest in the candidate's
+    title (``"Song (feat. X)"``) is left to :func:`score`, which holds such
+    a candidate for review: it may be either.
     """
     cand_names = _artist_names(candidate.artist)
     found = []
@@ -620,7 +683,8 @@ def _artist_similarity(
         keep = _MISSING_GUEST_KEEP[candidate.provider in _CREDITING_PROVIDERS]
         share = sum(guests) / len(guests)
         similarity = max(main * (keep + (1.0 - keep) * share), 0.85 * max(guests))
-    if _guests(candidate, track_artists):
+    credits = not (partial and _leads_credits(candidate, track_artists[0]))
+    if _guests(candidate, track_artists, titles=not partial, credits=credits):
         similarity *= _GUEST_FACTOR
     return similarity
 
@@ -737,6 +801,24 @@ def _title_match(
 # --------------------------------------------------------------------------
 
 
+def _is_album_audio(candidate: Candidate) -> bool:
+    """Whether the candidate is very likely the released audio rather than a video of it: a YouTube
+    Music song, an auto-generated ``"<artist> - Topic"`` upload, an upload titled "(Official) Audio",
+    a local file or a pinned source."""
+    if candidate.provider in ("local", "pinned") or (candidate.provider == "ytmusic" and candidate.verified):
+        return True
+    if _fold(candidate.artist).rstrip().endswith("- topic"):
+        return True
+    return bool(_AUDIO_MARK.search(_words(_fold(candidate.title))))
+
+
+def _scale(absent: Iterable[str]) -> float:
+    """How much the present components count so that a perfect candidate still totals 1.0 when
+    the ``absent`` components (names in :data:`WEIGHTS`) cannot be computed."""
+    missing_weight = sum(WEIGHTS[name] for name in set(absent))
+    return 1.0 / (1.0 - missing_weight) if missing_weight else 1.0
+
+
 def score(track: TrackInfo, candidate: Candidate) -> Score:
     """Score one candidate recording against a track.
 
@@ -745,7 +827,9 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     outright. Otherwise title, artist, duration (ms on both sides; a
     candidate of unknown duration gets the neutral 0.5 closeness), verified
     bonus and version penalties are summed; a hard version mismatch sets
-    ``rejected`` (``"version mismatch: live"``) and total 0. Never raises.
+    ``rejected`` (``"version mismatch: live"``) and total 0. What the track
+    does not know (``TrackInfo.missing``) is left out as the module
+    docstring says. Never raises.
     """
     if track.isrc and candidate.isrc and track.isrc.strip().upper() == candidate.isrc.strip().upper():
         return Score(total=1.0, components={"isrc": 1.0})
@@ -757,28 +841,39 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     ]
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
+    partial = not track.knows("artists")
     track_artists = [_artist_names(a) for a in track.artists]
+    if partial:  # the title's own feature credit names guests the export's one artist leaves out
+        track_artists += [_artist_names(g) for g in _title_guests(track.title)
+                          if not _is_credited(_words(g), track_artists)]
     artist_words = sorted({s for names in track_artists for s in names}, key=len, reverse=True)
 
     cand_parts = _parse(candidate.title)
     title = _title_match(track_forms, cand_parts, artist_words)
-    artist_sim = _artist_similarity(track_artists, candidate, _words(_fold(candidate.title)))
+    artist_sim = _artist_similarity(track_artists, candidate, _words(_fold(candidate.title)), partial=partial)
 
+    duration_known = track.knows("duration_ms") and track.duration_ms > 0
     delta_s = None
-    if candidate.duration_ms is not None and track.duration_ms:
+    if candidate.duration_ms is not None and duration_known:
         delta_s = (candidate.duration_ms - track.duration_ms) / 1000
 
     penalty, rejected = _version_penalty(
         track, candidate, head.plain, track_qualifiers, title, artist_words
     )
-    components = {
-        "title": WEIGHTS["title"] * title.similarity,
-        "artist": WEIGHTS["artist"] * artist_sim,
-        "duration": WEIGHTS["duration"] * _duration_similarity(delta_s),
-        "verified": WEIGHTS["verified"] if candidate.verified else 0.0,
-        "version": -penalty,
-        "isrc": 0.0,
+    similarities = {
+        "title": title.similarity,
+        "artist": artist_sim,
+        "duration": _duration_similarity(delta_s) if duration_known else None,
+        "verified": 1.0 if candidate.verified else 0.0,
     }
+    scale = _scale(name for name, value in similarities.items() if value is None)
+    components = {name: WEIGHTS[name] * value * scale for name, value in similarities.items() if value is not None}
+    components.update(version=-penalty * scale, isrc=0.0)
+    unchecked_length = not duration_known and not (
+        _is_album_audio(candidate) and min(title.similarity, artist_sim) >= 0.9)
+    unknown_guest = partial and bool(_guests(candidate, track_artists, credits=False))
+    if unchecked_length or unknown_guest:
+        components["unchecked"] = -max(0.0, round(sum(components.values()) - UNCHECKED_CEILING, 4))
     total = min(1.0, max(0.0, sum(components.values())))
     if delta_s is not None:
         components["duration_delta_s"] = round(delta_s, 1)
@@ -887,16 +982,53 @@ def decide(
     ``"accepted"`` when the best total reaches ``thresholds.accept``,
     ``"review"`` when it reaches ``thresholds.review``, else
     ``"unresolved"`` (also when there are no candidates or all were rejected).
+    For a track of unknown duration, a best match that another recording
+    follows within :data:`AMBIGUITY_MARGIN` (:func:`_other_recording`: its
+    length differs by more than 10 s, or it credits other artists) is held
+    for ``"review"``, with ``reason`` saying so: nothing tells them apart.
     """
     ranked = tuple(rank(track, candidates))
     best = next((m for m in ranked if m.score.rejected is None), None)
+    reason = None
     if best is None or best.score.total < thresholds.review:
         status = "unresolved"
     elif best.score.total >= thresholds.accept:
         status = "accepted"
+        if not (track.knows("duration_ms") and track.duration_ms > 0):
+            rival = next((m for m in ranked if m is not best and m.score.rejected is None
+                          and m.score.total >= best.score.total - AMBIGUITY_MARGIN
+                          and _other_recording(best.candidate, m.candidate)), None)
+            if rival is not None:
+                status = "review"
+                reason = (f"the track's duration is unknown and two recordings fit: {_label(best.candidate)} "
+                          f"and {_label(rival.candidate)}; see `tunecrate match show`")
     else:
         status = "review"
-    return Decision(status=status, best=best, ranked=ranked)
+    return Decision(status=status, best=best, ranked=ranked, reason=reason)
+
+
+#: Durations further apart than this (ms) are two recordings (an edit, a video with a skit).
+_OTHER_RECORDING_MS = 10_000
+
+
+def _other_recording(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates are plainly different recordings: durations more than 10 s apart
+    (both known), or two credit lists naming different artists."""
+    if a.duration_ms is not None and b.duration_ms is not None and \
+            abs(a.duration_ms - b.duration_ms) > _OTHER_RECORDING_MS:
+        return True
+    if a.provider in _CREDITING_PROVIDERS and b.provider in _CREDITING_PROVIDERS:
+        def names(c: Candidate) -> set[str]:
+            return {_words(p) for p in _ARTIST_SPLIT.split(_fold(c.artist)) if _words(p)}
+        return names(a) != names(b)
+    return False
+
+
+def _label(candidate: Candidate) -> str:
+    """``'Title' by Artist (3:45)`` for messages."""
+    seconds = round((candidate.duration_ms or 0) / 1000)
+    length = f" ({seconds // 60}:{seconds % 60:02d})" if candidate.duration_ms else ""
+    return f"{candidate.title!r} by {candidate.artist}{length}"
 
 
 def explain(match: Match) -> str:
@@ -904,7 +1036,10 @@ def explain(match: Match) -> str:
 
     ``"0.93: title 0.98, artist 1.00, duration -2.1 s (0.95), isrc —"``,
     with ``version`` and ``verified`` added when they count;
-    ``"1.00: isrc match"``; ``"rejected: version mismatch: live"``.
+    ``"duration unknown"`` alone when the track's duration is unknown (the
+    component is absent), ``"duration unknown (0.50)"`` when the candidate's
+    is; ``"1.00: isrc match"``; ``"rejected: version mismatch: live"``.
+    Similarities are shown unscaled (see the module docstring).
     """
     s = match.score
     if s.rejected:
@@ -912,15 +1047,22 @@ def explain(match: Match) -> str:
     c = s.components
     if c.get("isrc"):
         return f"{s.total:.2f}: isrc match"
-    closeness = c.get("duration", 0.0) / WEIGHTS["duration"]
+    scale = _scale(name for name in WEIGHTS if name not in c)
     delta = c.get("duration_delta_s")
+    if "duration" in c:
+        closeness = c["duration"] / (WEIGHTS["duration"] * scale)
+        duration = f"duration {'unknown' if delta is None else f'{delta:+.1f} s'} ({closeness:.2f})"
+    else:
+        duration = "duration unknown"
     bits = [
-        f"title {c.get('title', 0.0) / WEIGHTS['title']:.2f}",
-        f"artist {c.get('artist', 0.0) / WEIGHTS['artist']:.2f}",
-        f"duration {'unknown' if delta is None else f'{delta:+.1f} s'} ({closeness:.2f})",
+        f"title {c.get('title', 0.0) / (WEIGHTS['title'] * scale):.2f}",
+        f"artist {c.get('artist', 0.0) / (WEIGHTS['artist'] * scale):.2f}",
+        duration,
     ]
     if c.get("version"):
         bits.append(f"version {c['version']:+.2f}")
+    if c.get("unchecked"):
+        bits.append(f"unchecked {c['unchecked']:+.2f}")
     if c.get("verified"):
         bits.append(f"verified +{c['verified']:.2f}")
     bits.append("isrc —")

@@ -20,7 +20,7 @@ pydantic-settings), once, when a model is first built; a bad value is a
 environment variable and the value.
 
 The settings that reach services default to the real services; the tests and
-the demo point them at loopback stand-ins (``docs/ARCHITECTURE.md``).
+the demo point them at loopback stand-ins (:mod:`tunecrate.demo`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from tunecrate.core.ids import is_spotify_id
 
 #: The fields of :class:`TrackInfo` that a source may be unable to fill (see ``TrackInfo.missing``).
-OPTIONAL_FIELDS = ("album", "album_artists", "duration_ms", "track_number", "track_total",
+#: ``artists`` in ``missing`` means the list may be partial: the source names only the first artist.
+OPTIONAL_FIELDS = ("album", "artists", "album_artists", "duration_ms", "track_number", "track_total",
                    "disc_number", "release_date", "explicit", "isrc", "cover_url")
 
 
@@ -30,13 +31,15 @@ class TrackInfo:
     base62 characters) for every Spotify track, whatever source read it
     (see :mod:`tunecrate.core.ids` for the ids of anything else).
     ``artists`` lists every credited artist in the source's order (an export
-    may name only the first); ``album_artists`` those of the album.
+    names only the first, and says so with ``"artists"`` in ``missing``);
+    ``album_artists`` those of the album.
     ``release_date`` keeps the source's precision: ``"2011"``, ``"2011-05"``
     or ``"2011-05-09"``. ``duration_ms`` is 0 when unknown. ``cover_url`` is
     the largest album image. ``missing`` names the fields (from
     :data:`OPTIONAL_FIELDS`) that the source could not fill, so that a zero
     or an empty value is not mistaken for a known one: the matcher leaves
-    them out of a score instead of counting them against a candidate.
+    them out of a score instead of counting them against a candidate, and a
+    catalogue row keeps the value it already knows for such a field.
     """
 
     track_id: str
@@ -100,7 +103,8 @@ class SkippedEntry:
     ``position`` is the 0-based index in the source listing; ``reason`` is one
     of ``"null"`` (the source sent an empty entry), ``"local"`` (a local file
     of the user's Spotify app), ``"episode"`` (a podcast episode),
-    ``"unavailable"`` (no longer playable); ``name`` is whatever title the
+    ``"audiobook"`` (a chapter of an audiobook), ``"unavailable"`` (no longer
+    playable, or no Spotify track id); ``name`` is whatever title the
     entry carried, if any.
     """
 
@@ -111,7 +115,7 @@ class SkippedEntry:
     def describe(self) -> str:
         """A line for people: ``"#3 'My Own Recording': a local file"``."""
         what = {"null": "an empty entry", "local": "a local file", "episode": "a podcast episode",
-                "unavailable": "no longer available"}.get(self.reason, self.reason)
+                "audiobook": "an audiobook", "unavailable": "no longer available"}.get(self.reason, self.reason)
         name = f" {self.name!r}" if self.name else ""
         return f"#{self.position + 1}{name}: {what}"
 
@@ -186,7 +190,9 @@ class Score:
 
     ``total`` is in ``[0, 1]``; ``components`` maps a named component
     (``"title"``, ``"artist"``, ``"duration"``, ``"version"``, ``"isrc"``, …)
-    to its contribution so a user can be told why a candidate lost.
+    to its contribution so a user can be told why a candidate lost; a
+    component the track could not be compared on (``"duration"`` of a track
+    whose duration is unknown) is absent (see :mod:`tunecrate.core.matching`).
     ``rejected`` is a one-line reason when a hard rule ruled it out (for
     example ``"version mismatch: live"``); a rejected score has total 0.
     """

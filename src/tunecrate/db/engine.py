@@ -24,7 +24,7 @@ from sqlalchemy import URL, event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
-from tunecrate.core.errors import StorageError
+from tunecrate.core.errors import CatalogueDamaged, StorageError
 
 from . import local_index, models  # noqa: F401  (registers the tables)
 
@@ -59,13 +59,33 @@ def database_url(path: Path) -> URL:
     return URL.create("sqlite", database=str(Path(path)))
 
 
-def open_engine(path: Path) -> Engine:
+#: SQLite result codes of a file that is not (or no longer) a database: SQLITE_CORRUPT, SQLITE_NOTADB.
+_DAMAGE_CODES = (11, 26)
+_DAMAGE_WORDS = ("file is not a database", "database disk image is malformed")
+
+
+def damage_reason(exc: BaseException) -> str | None:
+    """What SQLite said when ``exc`` (a SQLAlchemy or sqlite3 error) means the file is damaged, else ``None``."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    text = str(orig).splitlines()[0] if str(orig) else ""
+    if (code is not None and code & 0xFF in _DAMAGE_CODES) or any(w in text for w in _DAMAGE_WORDS):
+        return text
+    return None
+
+
+def open_engine(path: Path, *, check: bool = False) -> Engine:
     """Open (creating if needed) the catalogue at ``path``, upgrade it, and return its engine.
 
-    Raises :class:`StorageError` for a catalogue written by a newer release,
-    and :class:`sqlalchemy.exc.DatabaseError` when the file cannot be opened
-    or is not a database; the library turns that into a StorageError.
+    With ``check``, SQLite's ``quick_check`` also reads every page (a damaged
+    page deep inside the file is found now, not halfway through a command).
+    Raises :class:`CatalogueDamaged` (``path``, ``reason``) when the file is
+    empty or not a readable database, :class:`StorageError` for a catalogue
+    written by a newer release, and :class:`sqlalchemy.exc.DatabaseError` for
+    other failures of SQLite.
     """
+    if path.is_file() and path.stat().st_size == 0:
+        raise CatalogueDamaged(f"the catalogue {path} is empty (0 bytes)", path, "empty (0 bytes)")
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         database_url(path),
@@ -74,8 +94,16 @@ def open_engine(path: Path) -> Engine:
     event.listen(engine, "connect", _on_connect)
     try:
         migrate(engine, path)
-    except BaseException:
+        if check:
+            with engine.connect() as conn:
+                verdict = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+            if verdict != "ok":
+                raise CatalogueDamaged(f"the catalogue {path} is damaged: {verdict}", path, str(verdict))
+    except BaseException as exc:
         engine.dispose()
+        reason = damage_reason(exc) if not isinstance(exc, CatalogueDamaged) else None
+        if reason is not None:
+            raise CatalogueDamaged(f"the catalogue {path} is damaged: {reason}", path, reason) from exc
         raise
     return engine
 

@@ -38,6 +38,14 @@ _INFO_FIELDS = tuple(f.name for f in dataclass_fields(TrackInfo) if f.name != "t
 _LIST_FIELDS = ("artists", "album_artists", "missing")
 
 
+def _known(name: str, value: object) -> bool:
+    """Whether a row's value of field ``name`` says something: a duration of 0 and an explicit flag
+    of False are the defaults of a new row, so they say nothing."""
+    if name in ("duration_ms", "explicit"):
+        return bool(value)
+    return value not in (None, "", [], ())
+
+
 class Track(SQLModel, table=True):
     """One track of the library, keyed by its track id (the Spotify track id for Spotify tracks).
 
@@ -48,8 +56,7 @@ class Track(SQLModel, table=True):
     the file was made from. ``added_directly`` is True when the user added the
     track itself (``tunecrate track``/``album``), which keeps it even when no
     playlist lists it. ``size_bytes`` is the file size. The mapping to and
-    from :class:`TrackInfo` is :meth:`info_values` (with :meth:`set_info`) and
-    :meth:`info`, and nothing else.
+    from :class:`TrackInfo` is :meth:`set_info` and :meth:`info`, and nothing else.
     """
 
     track_id: str = Field(primary_key=True)
@@ -77,24 +84,38 @@ class Track(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
-    @staticmethod
-    def info_values(info: TrackInfo) -> dict[str, object]:
-        """The column values that store the metadata of ``info``, by column name (``track_id`` included)."""
-        values: dict[str, object] = {"track_id": info.track_id}
-        for name in _INFO_FIELDS:
-            value = getattr(info, name)
-            if name in _LIST_FIELDS:
-                value = sorted(value) if name == "missing" else list(value)
-            values[name] = value
-        return values
+    @classmethod
+    def new(cls, track_id: str, title: str) -> Track:
+        """A row for a track not in the catalogue yet. Every field with a default factory is given
+        here: pydantic inspects a factory on each call, which made building a row cost 0.5 ms (an
+        import of 6,000 tracks spent 3 s on it)."""
+        now = utcnow()
+        return cls(track_id=track_id, title=title, artists=[], album_artists=[], missing=[],
+                   created_at=now, updated_at=now)
 
     def set_info(self, info: TrackInfo) -> None:
-        """Store the metadata of ``info`` (a cover URL the source lost keeps the old one)."""
-        for name, value in self.info_values(info).items():
-            if name == "cover_url":
+        """Store the metadata of ``info``.
+
+        A field the source could not fill (in ``info.missing``) keeps the
+        value this row already knows (an export row names one artist and no
+        duration; the row read from the Web API knows them all), and stays
+        in ``missing`` only when the row did not know it either. A cover URL
+        the source lost keeps the old one.
+        """
+        row_missing = set(self.missing or ())
+        kept = {name for name in info.missing
+                if name in _INFO_FIELDS and name not in row_missing and _known(name, getattr(self, name))}
+        for name in _INFO_FIELDS:
+            if name in kept:
+                continue
+            value = getattr(info, name)
+            if name == "missing":
+                value = sorted(set(value) - kept)
+            elif name in _LIST_FIELDS:
+                value = list(value)
+            elif name == "cover_url":
                 value = value or self.cover_url
-            if name != "track_id":
-                setattr(self, name, value)
+            setattr(self, name, value)
 
     def info(self) -> TrackInfo:
         """The :class:`TrackInfo` this row stores."""

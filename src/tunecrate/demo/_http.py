@@ -1,9 +1,11 @@
-"""What the loopback stand-ins share: a threaded HTTP server that stays quiet when clients hang up."""
+"""What the loopback stand-ins share: a threaded HTTP server that stays quiet when clients hang up, and
+how their searches split text into words."""
 
 from __future__ import annotations
 
 import sys
 import threading
+import unicodedata
 from http.server import ThreadingHTTPServer
 
 
@@ -30,6 +32,11 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        return self._httpd.server_address[1]
+
+    @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` of the running server."""
         host, port = self._httpd.server_address[:2]
@@ -43,8 +50,10 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._httpd.shutdown()
+        """Stop serving (if it started) and close the listening socket."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread = None
         self._httpd.server_close()
 
     def __enter__(self):
@@ -52,3 +61,9 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` with accents removed, as the stand-ins' searches compare them."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in plain).split()

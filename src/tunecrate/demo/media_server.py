@@ -80,50 +80,11 @@ class MediaServer(LoopbackServer):
         if source is None:
             self._send_error(handler, 404)
             return
-        size = source.stat().st_size
-        start, end = 0, size - 1
-        status = 200
-        m = _RANGE.match(handler.headers.get("Range") or "")
-        if m and (m.group(1) or m.group(2)):
-            if m.group(1):
-                start = int(m.group(1))
-                end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-            else:
-                start = max(0, size - int(m.group(2)))
-            if start >= size:
-                handler.send_response(416)
-                handler.send_header("Content-Range", f"bytes */{size}")
-                handler.send_header("Content-Length", "0")
-                handler.end_headers()
-                return
-            status = 206
-        length = end - start + 1
-        handler.send_response(status)
-        ctype = _TYPES.get(source.suffix.lower()) or mimetypes.guess_type(source.name)[0]
-        handler.send_header("Content-Type", ctype or "application/octet-stream")
-        handler.send_header("Content-Length", str(length))
-        handler.send_header("Accept-Ranges", "bytes")
-        if status == 206:
-            handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        handler.end_headers()
-        if head:
-            return
-        try:
-            with open(source, "rb") as fh:
-                fh.seek(start)
-                self._send_body(handler, fh, length)
-        except (BrokenPipeError, ConnectionResetError):
-            return
+        send_file(handler, source, head, send_body=self._send_body)
 
     def _send_body(self, handler: BaseHTTPRequestHandler, fh: BinaryIO, length: int) -> None:
         """Copy ``length`` bytes of ``fh`` to the client."""
-        sent = 0
-        while sent < length:
-            chunk = fh.read(min(_CHUNK, length - sent))
-            if not chunk:
-                break
-            handler.wfile.write(chunk)
-            sent += len(chunk)
+        copy_body(handler, fh, length)
 
     @staticmethod
     def _send_error(handler: BaseHTTPRequestHandler, status: int) -> None:
@@ -133,3 +94,54 @@ class MediaServer(LoopbackServer):
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def copy_body(handler: BaseHTTPRequestHandler, fh: BinaryIO, length: int) -> None:
+    """Copy ``length`` bytes of ``fh`` to the client."""
+    sent = 0
+    while sent < length:
+        chunk = fh.read(min(_CHUNK, length - sent))
+        if not chunk:
+            break
+        handler.wfile.write(chunk)
+        sent += len(chunk)
+
+
+def send_file(handler: BaseHTTPRequestHandler, source: Path, head: bool, *,
+              byte_range: str | None = None, send_body=copy_body) -> None:
+    """Answer ``handler``'s request with the file ``source``: 200, or 206 for a single
+    ``Range: bytes=a-b`` (``byte_range`` overrides the header), 416 outside the file."""
+    size = source.stat().st_size
+    start, end = 0, size - 1
+    status = 200
+    m = _RANGE.match(byte_range if byte_range is not None else handler.headers.get("Range") or "")
+    if m and (m.group(1) or m.group(2)):
+        if m.group(1):
+            start = int(m.group(1))
+            end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+        else:
+            start = max(0, size - int(m.group(2)))
+        if start >= size:
+            handler.send_response(416)
+            handler.send_header("Content-Range", f"bytes */{size}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        status = 206
+    length = end - start + 1
+    handler.send_response(status)
+    ctype = _TYPES.get(source.suffix.lower()) or mimetypes.guess_type(source.name)[0]
+    handler.send_header("Content-Type", ctype or "application/octet-stream")
+    handler.send_header("Content-Length", str(length))
+    handler.send_header("Accept-Ranges", "bytes")
+    if status == 206:
+        handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+    handler.end_headers()
+    if head:
+        return
+    try:
+        with open(source, "rb") as fh:
+            fh.seek(start)
+            send_body(handler, fh, length)
+    except (BrokenPipeError, ConnectionResetError):
+        return

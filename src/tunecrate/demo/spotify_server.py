@@ -394,7 +394,29 @@ class FakeSpotify(LoopbackServer):
             self._saved = list(tracks)
             self._index_entries(tracks)
 
-    # -- tokens ------------------------------------------------------------------------
+    # -- reading the catalogue (for the web stand-in, which shows the same one) ---------------
+
+    def playlist_view(self, playlist_id: str) -> dict | None:
+        """A copy of a playlist: ``{"name", "owner", "description", "images", "snapshot_id", "entries",
+        "private_to_other"}`` (``entries`` as given to :meth:`add_playlist`), or None."""
+        with self._lock:
+            playlist = self._playlists.get(playlist_id)
+            if playlist is None:
+                return None
+            return {"name": playlist.name, "owner": playlist.owner, "description": playlist.description,
+                    "images": list(playlist.images), "snapshot_id": playlist.snapshot_id,
+                    "entries": list(playlist.entries), "private_to_other": playlist.private_to_other}
+
+    def album_view(self, album_id: str) -> tuple[dict, list[dict]] | None:
+        """An album object and its full track objects in order, or None."""
+        with self._lock:
+            found = self._albums.get(album_id)
+            return (found[0], list(found[1])) if found else None
+
+    def track_object(self, track_id: str) -> dict | None:
+        """The full track object of ``track_id``, or None."""
+        with self._lock:
+            return self._tracks.get(track_id)
 
     # -- internals: state ----------------------------------------------------------------
 

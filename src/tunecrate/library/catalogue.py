@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from tunecrate.core.errors import NotFound
@@ -36,6 +35,8 @@ __all__ = ["Catalogue", "LocalPlaylist", "playlist_document"]
 
 #: Version of the ``playlists/<id>.json`` documents this release writes.
 DOCUMENT_FORMAT = 2
+#: Tracks upserted per round trip (and held by the session at once).
+_UPSERT_CHUNK = 500
 
 
 @dataclass
@@ -223,13 +224,16 @@ class Catalogue:
             spotify_url=f"https://open.spotify.com/track/{track_id}" if is_spotify_id(track_id) else None,
             playlists=tuple(playlists), decision=decision.kind if decision else None,
             candidates=tuple(decision.candidates) if decision else (),
+            decision_provider=decision.provider if decision else None,
         )
 
     def needing_fetch(self, tracks: Sequence[TrackInfo]) -> list[TrackInfo]:
         """The distinct tracks that are not downloaded with their file present (or whose pin changed)."""
         unique = {t.track_id: t for t in tracks}
         with Session(self.engine) as session:
-            rows = {r.track_id: r for r in session.exec(select(Track).where(Track.track_id.in_(list(unique))))}
+            rows = {r.track_id: r for r in session.exec(
+                select(Track.track_id, Track.status, Track.path, Track.source_url)
+                .where(Track.track_id.in_(list(unique))))}
             pins = {d.track_id: d.source for d in session.exec(
                 select(MatchDecision).where(MatchDecision.track_id.in_(list(unique)),
                                             MatchDecision.kind == DecisionKind.PINNED))}
@@ -256,29 +260,28 @@ class Catalogue:
 
     # -- writing (the caller holds the write lock) -------------------------------------------
 
-    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> None:
-        """Insert or refresh metadata rows in one statement per track, without loading them.
-
-        A new row is ``pending``; a known row keeps its status, file, source
-        and cover URL (when the source lost it), and stays added directly once
-        it was. The stored fields are those of :meth:`Track.info_values`.
-        """
-        unique = {t.track_id: t for t in tracks}
-        if not unique:
-            return
-        now = utcnow()
-        rows = [{**Track.info_values(t), "cover_url": t.cover_url or None, "status": TrackStatus.PENDING,
-                 "added_directly": added_directly, "created_at": now, "updated_at": now} for t in unique.values()]
-        table = Track.__table__
-        statement = sqlite_insert(table)
-        kept = {"track_id", "status", "added_directly", "created_at", "cover_url"}
-        refresh = {name: statement.excluded[name] for name in rows[0] if name not in kept}
-        refresh["cover_url"] = func.coalesce(func.nullif(statement.excluded.cover_url, ""), table.c.cover_url)
-        refresh["added_directly"] = table.c.added_directly | statement.excluded.added_directly
-        statement = statement.on_conflict_do_update(index_elements=[table.c.track_id], set_=refresh)
+    def upsert_tracks(self, tracks: Sequence[TrackInfo], *, added_directly: bool = False) -> dict[str, TrackInfo]:
+        """Insert or refresh metadata rows; status, file and source are kept, and so is what a row
+        knows that the source could not fill (:meth:`Track.set_info`). Returns each track's
+        metadata as stored now, by track id."""
+        unique = list({t.track_id: t for t in tracks}.values())
+        stored: dict[str, TrackInfo] = {}
         with Session(self.engine) as session:
-            session.exec(statement, params=rows)
+            for start in range(0, len(unique), _UPSERT_CHUNK):  # bounded memory: rows leave the session per chunk
+                chunk = unique[start:start + _UPSERT_CHUNK]
+                existing = {row.track_id: row for row in session.exec(
+                    select(Track).where(Track.track_id.in_([t.track_id for t in chunk])))}
+                for track in chunk:
+                    row = existing.get(track.track_id) or Track.new(track.track_id, track.title)
+                    row.set_info(track)
+                    row.added_directly = row.added_directly or added_directly
+                    row.updated_at = utcnow()
+                    session.add(row)
+                    stored[track.track_id] = row.info()
+                session.flush()
+                session.expunge_all()
             session.commit()
+        return stored
 
     def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None, *, document: bool = True) -> None:
         """Record a playlist and its ordered entries in one transaction.
@@ -303,9 +306,8 @@ class Catalogue:
             row.synced_at = synced_at
             session.add(row)
             session.exec(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == tracks.id))
-            session.flush()
-            if tracks.entries:
-                session.exec(insert(PlaylistEntry), params=[
+            if tracks.entries:  # one executemany: ORM objects cost ~0.2 ms an entry, felt at 5,000 liked songs
+                session.execute(insert(PlaylistEntry), [
                     {"playlist_id": tracks.id, "position": pos, "track_id": t.track_id}
                     for pos, t in zip(positions, tracks.entries)])
             session.commit()

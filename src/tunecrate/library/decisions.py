@@ -55,20 +55,19 @@ from sqlmodel import Session, select
 from tunecrate.core.errors import InvalidReference, NotFound, StorageError
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CandidateRecord, Choice, DecisionRecord, ReviewItem
-from tunecrate.media.fetch import file_source_path
+from tunecrate.media.fetch import audio_container, file_source_path
 from tunecrate.storage.atomic import append_line, read_lines
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
 
-__all__ = ["QUEUE_STATUSES", "Decisions", "normalise_source"]
+__all__ = ["QUEUE_STATUSES", "USER", "Decisions", "normalise_source"]
+
+#: The ``provider`` of a decision the user made (``match set``, ``review``): their own pins.
+USER = "pinned"
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
-#: The files under the storage root that keep the user's decisions: every pin and skip as of the last
-#: compaction, and the journal of the changes since.
-DECISIONS_FILE = "decisions.json"
-JOURNAL_FILE = "decisions.log"
 #: Journal size (bytes) below which it is never folded into ``decisions.json``.
 COMPACT_BYTES = 256 * 1024
 #: The journal record of a decision forgotten with :meth:`Decisions.clear`.
@@ -76,8 +75,10 @@ CLEARED = "cleared"
 
 
 def normalise_source(source: str) -> str:
-    """A pinnable source: an absolute path to an existing local file, or an http(s) URL.
+    """A pinnable source: an absolute path to an existing local audio file, or an http(s) URL.
 
+    A local file must start like an audio container (magic bytes, see
+    :func:`~tunecrate.media.fetch.audio_container`; its name does not count).
     Raises :class:`InvalidReference` otherwise.
     """
     local = file_source_path(source)
@@ -85,6 +86,13 @@ def normalise_source(source: str) -> str:
         local = local.expanduser().absolute()
         if not local.is_file():
             raise InvalidReference(f"no such audio file: {local}")
+        try:
+            container = audio_container(local)
+        except OSError as exc:
+            raise InvalidReference(f"cannot read {local}: {exc.strerror or exc}") from exc
+        if container is None:
+            raise InvalidReference(f"not an audio file: {local} (it does not start like MP3, AAC, FLAC, Ogg, "
+                                   "WAV, AIFF, WebM/Matroska, MP4/M4A or WMA)")
         return str(local)
     if not source.startswith(("http://", "https://")):
         raise InvalidReference(f"a source must be an http(s) URL or a local file path, not {source!r}")
@@ -105,12 +113,12 @@ class Decisions:
     @property
     def file(self) -> Path:
         """``storage_data/decisions.json``: the pins and skips as of the last compaction, for a rebuild."""
-        return self.catalogue.layout.root / DECISIONS_FILE
+        return self.catalogue.layout.decisions_path
 
     @property
     def journal(self) -> Path:
         """``storage_data/decisions.log``: one JSON line per change since :attr:`file` was written."""
-        return self.catalogue.layout.root / JOURNAL_FILE
+        return self.catalogue.layout.decisions_journal_path
 
     # -- reading ---------------------------------------------------------------------
 
@@ -162,19 +170,22 @@ class Decisions:
 
     # -- deciding ----------------------------------------------------------------------
 
-    def pin(self, track_id: str, source: str) -> DecisionRecord:
+    def pin(self, track_id: str, source: str, *, by: str = USER) -> DecisionRecord:
         """Pin ``source`` (a URL yt-dlp can download, or a local audio file) for a track.
 
         The pin wins over search; the track need not be in the library yet. A
         track already downloaded from another source is fetched again on its
-        next load or sync, and its file replaced atomically. Raises
+        next load or sync, and its file replaced atomically (unless the new
+        source's bytes are those the file was made from). ``by`` says who
+        pinned it: :data:`USER`, or a program's name (the demo pins as
+        ``"demo"``); it is kept as the decision's ``provider``. Raises
         :class:`InvalidReference` for a source that is neither an http(s) URL
         nor an existing file.
         """
         source = normalise_source(source)
         with self._writing(), Session(self.engine) as session:
             decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, "pinned"
+            decision.kind, decision.source, decision.provider = DecisionKind.PINNED, source, by
             decision.score, decision.decided_at = None, utcnow()
             session.add(decision)
             row = session.get(Track, track_id)
@@ -182,7 +193,7 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._journal(track_id, DecisionKind.PINNED, source, decision.decided_at)
+            self._journal(decision)
             return _decision_record(decision, row)
 
     def skip(self, track_id: str) -> DecisionRecord:
@@ -205,7 +216,7 @@ class Decisions:
                 row.path, row.size_bytes, row.updated_at = None, None, utcnow()
                 session.add(row)
             session.commit()
-            self._journal(track_id, DecisionKind.SKIPPED, None, decision.decided_at)
+            self._journal(decision)
             return _decision_record(decision, row)
 
     def accept(self, track_id: str, candidate_index: int = 0) -> DecisionRecord:
@@ -236,15 +247,15 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._journal(track_id, CLEARED, None, utcnow())
+            self._journal(MatchDecision(track_id=track_id, kind=CLEARED))
             return True
 
     # -- durability ----------------------------------------------------------------------
 
-    def _journal(self, track_id: str, kind: str, source: str | None, decided_at: datetime) -> None:
-        """Append one change to :attr:`journal`; compact when it has grown (see the module docstring)."""
-        record = {"track_id": track_id, "kind": kind, "source": source, "decided_at": decided_at.isoformat()}
-        size = append_line(self.journal, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    def _journal(self, decision: MatchDecision) -> None:
+        """Append one change (a decision as now made, or one of kind :data:`CLEARED`) to :attr:`journal`;
+        compact when it has grown (see the module docstring)."""
+        size = append_line(self.journal, json.dumps(_saved_record(decision), ensure_ascii=False).encode("utf-8"))
         try:
             snapshot = self.file.stat().st_size
         except OSError:
@@ -257,9 +268,7 @@ class Decisions:
         with Session(self.engine) as session:
             rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
                                 .order_by(MatchDecision.track_id)).all()
-        doc = {"format": 1, "decisions": [
-            {"track_id": d.track_id, "kind": d.kind, "source": d.source,
-             "decided_at": d.decided_at.isoformat() if d.decided_at else None} for d in rows]}
+        doc = {"format": 1, "decisions": [_saved_record(d) for d in rows]}
         layout = self.catalogue.layout
         layout.write_json(self.file, doc)
         layout.remove(self.journal)
@@ -267,9 +276,9 @@ class Decisions:
     def saved(self) -> list[dict]:
         """The pins and skips kept under the storage root: :attr:`file` with :attr:`journal` replayed over it.
 
-        Dicts of ``track_id``, ``kind`` (``pinned`` or ``skipped``), ``source``
-        and ``decided_at``, by track id. An unreadable file or record counts
-        as absent.
+        Dicts of ``track_id``, ``kind`` (``pinned`` or ``skipped``), ``source``,
+        ``provider`` (who pinned it) and ``decided_at``, by track id. An
+        unreadable file or record counts as absent.
         """
         try:
             doc = json.loads(self.file.read_text("utf-8"))
@@ -323,7 +332,14 @@ class Decisions:
                 rejected=record.get("rejected"), why=record.get("why", ""), index=index,
                 duration_delta_s=delta, chosen=chosen is not None and record.get("url") == chosen))
         return ReviewItem(**fields, playlists=tuple(playlists), decision=decision.kind if decision else None,
-                          choice=choice, candidates=tuple(candidates))
+                          choice=choice, candidates=tuple(candidates),
+                          missing=tuple(sorted(row.missing or ())) if row is not None else ())
+
+
+def _saved_record(d: MatchDecision) -> dict:
+    """A decision as ``decisions.json`` and its journal keep it."""
+    return {"track_id": d.track_id, "kind": d.kind, "source": d.source, "provider": d.provider,
+            "decided_at": d.decided_at.isoformat() if d.decided_at else None}
 
 
 def _decision_record(decision: MatchDecision, row: Track | None) -> DecisionRecord:

@@ -5,9 +5,9 @@ Every playlist export (a ZIP, an M3U8, a folder mirror, a media server) is one
 code path, :meth:`Exporter.plan` then :meth:`Exporter.apply`, over a target of
 the :mod:`tunecrate.targets` registry; the ``zip``/``m3u8``/``mirror`` methods
 are thin wrappers over it. Exports only read the catalogue and the audio, so
-they take no library lock and work offline; the one network access is the
-download of a playlist's cover that is not cached yet (see
-:meth:`Exporter.playlist_cover`).
+they take no library lock and work offline: a playlist's cover is stored in
+the library when the playlist is loaded or synced (see
+:meth:`Exporter.playlist_cover`), and an export never fetches it.
 
 References: playlist methods take a playlist URL, URI, bare id or ``likes``;
 track methods a Spotify track URL, URI or bare id. Both are validated before
@@ -95,6 +95,14 @@ def _target(out: Destination, name: str, *, directory: bool = False) -> Path:
     return _check_file_target(_path(out).absolute())
 
 
+def _copy_content(source: Path, tmp: Path) -> None:
+    """Copy the bytes and the times of ``source`` into ``tmp``, not its mode: a copy is 0666 less the
+    umask, as every file tunecrate writes, even when the library file is older and stricter."""
+    st = os.stat(source)
+    shutil.copyfile(source, tmp)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def _copy_new(source: Path, folder: Path, label: str, ext: str) -> Path:
     """Copy ``source`` into ``folder`` under a free safe name for ``label`` + ``ext``; never overwrite.
 
@@ -106,8 +114,7 @@ def _copy_new(source: Path, folder: Path, label: str, ext: str) -> Path:
     folder = folder.absolute()
     tmp = create_temp(folder)
     try:
-        shutil.copyfile(source, tmp)
-        shutil.copystat(source, tmp)
+        _copy_content(source, tmp)
         names = NameAllocator(os.listdir(folder))
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -200,8 +207,7 @@ class Exporter:
         if target.is_dir():
             raise StorageError(f"cannot write {target}: it is a folder")
         with atomic_write(target) as tmp:
-            shutil.copyfile(source, tmp)
-            shutil.copystat(source, tmp)
+            _copy_content(source, tmp)
         return target
 
     # -- playlists: the one code path -------------------------------------------------------
@@ -237,6 +243,8 @@ class Exporter:
     def playlist_cover(self, playlist_id: str, *, refresh: bool = False) -> tuple[Path | None, str | None]:
         """Keep the playlist's cover in the library, offline first: ``(cover file, warning)``.
 
+        Loads and syncs call it (through the library); exports only read what it kept.
+
         The cached file (``playlists/<id>.cover.jpg``) is used when present.
         Otherwise the playlist's ``cover_url`` is downloaded (at most
         :data:`~tunecrate.media.covers.MAX_COVER_BYTES`, JPEG or PNG only) and
@@ -265,6 +273,14 @@ class Exporter:
             return None, f"cover not cached: {exc}"
         return cache, None
 
+    def cover_warning(self, playlist_id: str) -> str | None:
+        """Why an export of the playlist has no cover, when it should have one (it is not stored yet)."""
+        row = self.catalogue.playlist_row(playlist_id)
+        if row is None or not row.cover_url or self.cover_of(playlist_id) is not None:
+            return None
+        return (f"no cover stored for this playlist; `tunecrate sync {playlist_id}` fetches it "
+                "(exports never use the network)")
+
     # -- the built-in targets, as the CLI names them ------------------------------------------
 
     def playlist_zip(self, playlist_id: str, out: Destination, *, directory: bool = False) -> ExportResult:
@@ -272,13 +288,14 @@ class Exporter:
 
         In a directory the archive is ``<title>.zip`` (replaced if present); a
         file path is written as given. Tracks without a file are left out and
-        listed in ``missing``; ``warnings`` say why a cover is missing.
+        listed in ``missing``; ``warnings`` say why a cover is missing. Works
+        offline (the cover is the one stored at load or sync time).
         Raises :class:`NotFound` and :class:`StorageError`.
         """
         title = self.tracklist(playlist_id).title
         self._outside_library(_path(out))
         dest = _target(out, zip_filename(title), directory=directory)
-        _, warning = self.playlist_cover(playlist_id)
+        warning = self.cover_warning(playlist_id)
         result = self.export([playlist_id], "zip", dest=dest)
         if warning:
             result.warnings.append(warning)
@@ -292,7 +309,7 @@ class Exporter:
         Raises :class:`NotFound` at once, and :class:`StorageError` while
         iterating if a file fails to copy.
         """
-        _, warning = self.playlist_cover(playlist_id)
+        warning = self.cover_warning(playlist_id)
         stream = self.export([playlist_id], "zip", dest=None, chunk_size=chunk_size)
         if warning:
             stream.result.warnings.append(warning)

@@ -14,8 +14,9 @@ builds the components that do the work, each with one job:
 
 Components other than the catalogue and the jobs are built, and their
 modules imported, on first use, so that a command pays only for what it
-uses. The settings of the sources and providers are validated when a load or
-sync starts, before anything changes; a target's when it is built.
+uses. The settings of the sources, the providers, the sync engine and yt-dlp
+are validated when a load, sync or import starts, before anything changes; a
+target's when it is built.
 
 Its methods parse what the user typed (references), take the write lock
 where a component changes the library, and delegate; they hold no logic of
@@ -34,14 +35,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import LibraryBusy, StorageError, TunecrateError
+from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
+from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
 from tunecrate.library.catalogue import Catalogue
 from tunecrate.library.jobs import Jobs
 from tunecrate.library.results import (
-    DecisionRecord, DeletePlaylistResult, DeleteTrackResult, KeptTrack, LoadReport, LoginState, MusicFolder,
+    DecisionRecord, DeletePlaylistResult, DeleteTrackResult, ImportReport, KeptTrack, LoadReport, LoginState,
+    MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
 from tunecrate.sources import SourceRegistry
@@ -49,11 +52,13 @@ from tunecrate.storage.layout import Layout
 
 if TYPE_CHECKING:
     from tunecrate.library.decisions import Decisions
+    from tunecrate.library.doctor import DoctorReport
     from tunecrate.library.exporter import Destination, Exporter
-    from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, VerifyReport
+    from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
     from tunecrate.library.pipeline import ProgressCallback
     from tunecrate.library.sync import SyncEngine
     from tunecrate.media.covers import CoverFetcher
+    from tunecrate.media.ytdlp import YtDlpFactory
     from tunecrate.providers.base import Provider
     from tunecrate.providers.local import ScanReport
     from tunecrate.sources.base import Source
@@ -67,11 +72,21 @@ __all__ = ["LIKES", "Library"]
 RETAG_COVER_TIMEOUT_S = 5.0
 
 
-def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target (imports their modules)."""
-    from tunecrate import providers, sources, targets
+def _fetch_settings_models() -> list:
+    """The settings models a load or sync uses: every source's and provider's, the sync engine's and yt-dlp's
+    (imports their modules, not the libraries behind them)."""
+    from tunecrate import providers, sources
+    from tunecrate.library.sync import SyncSettings
+    from tunecrate.media.ytdlp import YtDlpSettings
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models()]
+    return [*sources.settings_models(), *providers.settings_models(), SyncSettings, YtDlpSettings]
+
+
+def _all_settings_models() -> list:
+    """Every settings model of the library: those of :func:`_fetch_settings_models` and every target's."""
+    from tunecrate import targets
+
+    return [*_fetch_settings_models(), *targets.settings_models()]
 
 
 class Library:
@@ -79,25 +94,38 @@ class Library:
 
     Build it with :meth:`open`. ``sources`` maps source names to ready
     instances and ``providers`` replaces the recording providers built from
-    settings (a Python program's own, or a test's).
+    settings (a Python program's own, or a test's). With ``create`` False
+    nothing is created, and a missing catalogue is :class:`NotFound` saying
+    where it was looked for. A damaged or empty catalogue is
+    :class:`CatalogueDamaged` (what to do in its message), unless
+    ``set_aside_damaged`` (``load-local``) moves it aside first
+    (:attr:`set_aside`).
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
-                 providers: Sequence[Provider] | None = None) -> None:
+                 providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
+                 create: bool = True) -> None:
         if settings.unknown_keys():  # only then are the modules' own settings needed to tell
             settings.check_keys(_all_settings_models())
         self.settings = settings
         self.layout = Layout(settings.storage_root)
+        self._lock_path = settings.data_root / "tunecrate.lock"
+        #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
+        self.set_aside: Path | None = None
+        if not create and not settings.database_path.exists():
+            raise NotFound(self._no_library())
         try:
-            self.layout.ensure()
-            self._engine = open_engine(settings.database_path)
+            if create:
+                self.layout.ensure()
+            self._engine = self._open_catalogue(set_aside_damaged)
         except OSError as exc:
             raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
-        self._lock_path = settings.data_root / "tunecrate.lock"
         self._lock = None
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
         self._providers = list(providers) if providers is not None else None
+        if settings.ca_bundle:
+            ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line
         self.sources = SourceRegistry(settings, sources)
         self.catalogue = Catalogue(self._engine, self.layout)
         self.jobs = Jobs(self._engine)
@@ -106,12 +134,18 @@ class Library:
     # command pays only for what it uses.
 
     @cached_property
+    def ytdlp(self) -> YtDlpFactory:
+        """Builds the ``YoutubeDL`` objects of downloads and YouTube search (:mod:`tunecrate.media.ytdlp`)."""
+        from tunecrate.media.ytdlp import YtDlpFactory
+
+        return YtDlpFactory.from_settings(self.settings)
+
+    @cached_property
     def covers(self) -> CoverFetcher:
         """Cover art downloads, shared by the pipeline and the exports (:mod:`tunecrate.media.covers`)."""
         from tunecrate.media.covers import CoverFetcher
 
-        s = self.settings
-        return CoverFetcher(proxy=s.proxy, verify=str(s.ca_bundle) if s.ca_bundle else True)
+        return CoverFetcher(proxy=self.settings.proxy, ca_bundle=self.settings.ca_bundle)
 
     @cached_property
     def decisions(self) -> Decisions:
@@ -133,24 +167,77 @@ class Library:
 
     @cached_property
     def sync_engine(self) -> SyncEngine:
-        from tunecrate.library.sync import SyncEngine
+        from tunecrate.library.sync import SyncEngine, SyncSettings
         from tunecrate.media.fetch import warm_up
 
         return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
-                          prepare=warm_up)
+                          likes_min_kept=self.settings.section(SyncSettings).likes_min_kept,
+                          keep_cover=self._keep_playlist_cover, prepare=warm_up)
 
     def _check_fetch_settings(self) -> None:
-        """Validate the settings of every source and provider before a load or sync changes anything
-        (each model once; raises :class:`ConfigurationError` in one line)."""
-        from tunecrate import providers, sources
-
-        for model in (*sources.settings_models(), *providers.settings_models()):
+        """Validate the settings a load or sync uses before it changes anything (each model once;
+        raises :class:`ConfigurationError` in one line)."""
+        for model in _fetch_settings_models():
             self.settings.section(model)
 
     @classmethod
-    def open(cls, **overrides: Any) -> Library:
-        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`)."""
-        return cls(Settings.load(**overrides))
+    def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
+        """Open the library described by the environment, with ``overrides`` (see :class:`Settings`).
+
+        With ``create`` False (listing and export commands) nothing is created:
+        where no catalogue exists, :class:`NotFound` says where it was looked for.
+        """
+        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged, create=create)
+
+    def _no_library(self) -> str:
+        s = self.settings
+        if self.layout.tracks_dir.is_dir() or self.layout.playlists_dir.is_dir():
+            return (f"no tunecrate library catalogue at {s.database_path}, but {s.storage_root} holds a library: "
+                    "run `tunecrate load-local` to rebuild its catalogue")
+        return (f"no tunecrate library at {s.data_root} and {s.storage_root}; load something first "
+                "(`tunecrate playlist URL`), or point --data and --storage (TUNECRATE_DATA_ROOT, "
+                "TUNECRATE_STORAGE_ROOT) at yours")
+
+    def _open_catalogue(self, set_aside_damaged: bool):
+        """The catalogue's engine. A damaged catalogue (:class:`CatalogueDamaged`) is refused with what
+        to do, or, with ``set_aside_damaged`` (``load-local``), renamed
+        ``tunecrate.sqlite3.corrupt-<time>`` (with its WAL files) and replaced by an empty one."""
+        path = self.settings.database_path
+        try:
+            return open_engine(path, check=set_aside_damaged)
+        except CatalogueDamaged as exc:
+            if not set_aside_damaged:
+                raise CatalogueDamaged(
+                    f"the catalogue {path} is damaged ({exc.reason}); run `tunecrate load-local` to set it "
+                    f"aside and rebuild it from {self.settings.storage_root}", path, exc.reason) from None
+        self.set_aside = self._set_aside_catalogue(path)
+        return open_engine(path)
+
+    def _set_aside_catalogue(self, path: Path) -> Path:
+        """Rename the catalogue ``path`` (and its ``-wal``/``-shm``) out of the way, under the write lock."""
+        import time
+
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise LibraryBusy(f"another tunecrate process is using the library at {self.settings.data_root}; "
+                              "wait for it to finish and try again") from None
+        try:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            dest, n = path.with_name(f"{path.name}.corrupt-{stamp}"), 1
+            while dest.exists():
+                n += 1
+                dest = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+            for suffix in ("-wal", "-shm", ""):  # the main file last: it is what marks a catalogue
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    part.replace(dest.with_name(dest.name + suffix))
+            return dest
+        finally:
+            lock.release()
 
     def close(self) -> None:
         self.sources.close()
@@ -197,6 +284,19 @@ class Library:
                     self._lock.release()
                     self._lock = None
 
+    def _keep_playlist_cover(self, playlist_id: str) -> str | None:
+        """Store the playlist's cover when it is not stored yet (under the write lock); a warning when
+        it cannot be fetched or stored now."""
+        row = self.catalogue.playlist_row(playlist_id)
+        if row is None or not row.cover_url or self.exporter.cover_of(playlist_id) is not None:
+            return None
+        try:
+            with self._writing():
+                _, warning = self.exporter.playlist_cover(playlist_id)
+        except LibraryBusy:
+            return "the playlist's cover was not fetched: another tunecrate process is changing the library"
+        return f"playlist cover: {warning}" if warning else None
+
     # -- the pipeline ---------------------------------------------------------------------
 
     def _recording_providers(self) -> list[Provider]:
@@ -211,14 +311,15 @@ class Library:
         folders = load_music_dirs(self.settings)
         if folders:
             LocalIndex(self._engine).scan(folders)
-        return build_providers(self.settings.providers, self.settings, ProviderContext(self._engine))
+        return build_providers(self.settings.providers, self.settings, ProviderContext(self._engine, self.ytdlp))
 
     def _run_pipeline(self, tracks, progress, cancel):
         from tunecrate.library.pipeline import Pipeline
 
         if not tracks:
             return {}
-        pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers)
+        pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers,
+                            self.ytdlp)
         return pipeline.run(tracks, progress, cancel)
 
     # -- references -----------------------------------------------------------------------
@@ -259,11 +360,13 @@ class Library:
         configured 127.0.0.1 redirect URI. Raises what
         :func:`tunecrate.sources.spotify_login.login` raises.
         """
+        from tunecrate.core.net import requests_session
         from tunecrate.sources.spotify_login import SpotifySettings, login
 
         s = self.settings.section(SpotifySettings)
         login(client_id=s.spotify_client_id, token_path=self.token_path, accounts_url=s.spotify_accounts_url,
-              redirect_uri=s.spotify_redirect_uri, open_browser=open_browser)
+              redirect_uri=s.spotify_redirect_uri, open_browser=open_browser,
+              requests_session=requests_session(self.settings.proxy, self.settings.ca_bundle))
         self.sources.close()
         self.sources = self.sync_engine.sources = SourceRegistry(self.settings)
         return self.login_state()
@@ -279,6 +382,13 @@ class Library:
         from tunecrate.sources.spotify_login import login_state
 
         return LoginState(**login_state(self.token_path))
+
+    def doctor(self, *, timeout_s: float = 5.0) -> DoctorReport:
+        """What the main job needs and whether it works here, each checked by running it
+        (see :mod:`tunecrate.library.doctor`); network probes wait ``timeout_s`` seconds at most."""
+        from tunecrate.library.doctor import diagnose
+
+        return diagnose(self.settings, timeout_s=timeout_s)
 
     def ffmpeg_info(self) -> str:
         """``"ffmpeg version … (path)"`` of the encoder in use, or why there is none (for status screens)."""
@@ -368,7 +478,12 @@ class Library:
 
     def load_likes(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                    *, keep_orphans: bool = False, source: str | None = None) -> LoadReport:
-        """Mirror the user's Liked Songs as the pseudo-playlist ``likes`` (needs `tunecrate login`)."""
+        """Mirror the user's Liked Songs as the pseudo-playlist ``likes``.
+
+        ``source`` names the source to read them from (``"spotify-api"`` needs
+        `tunecrate login`; ``"spotify-browser"`` reads the web player); by
+        default the one that filled ``likes`` last, else the Web API.
+        """
         return self._load_kind("likes", LIKES, progress, cancel, keep_orphans=keep_orphans, source=source)
 
     def sync(self, target: str, *, dry_run: bool = False, keep_orphans: bool = False,
@@ -383,6 +498,24 @@ class Library:
         self._check_fetch_settings()
         return self.sync_engine.sync(self.playlist_id(target), dry_run=dry_run, keep_orphans=keep_orphans,
                                 progress=progress, cancel=cancel, source=source)
+
+    def import_file(self, path: str | Path, *, dry_run: bool = False, keep_orphans: bool = False,
+                    progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                    ) -> ImportReport:
+        """Import the playlists and Liked Songs of an export file, offline and without credentials.
+
+        ``path`` is a Spotify account-data export (its ZIP, its folder, or one
+        of its JSON files) or Exportify CSVs (a file, a folder or ZIP of them).
+        Each list is brought in as a sync would (plans, downloads, pruning);
+        a later import of a newer export syncs the same lists. See
+        :meth:`SyncEngine.import_lists`; raises :class:`InvalidFile`,
+        :class:`NotFound`.
+        """
+        from tunecrate.core.ids import file_reference
+
+        self._check_fetch_settings()
+        return self.sync_engine.import_lists(file_reference(str(path)), dry_run=dry_run, keep_orphans=keep_orphans,
+                                             progress=progress, cancel=cancel)
 
     def sync_all(self, *, dry_run: bool = False, keep_orphans: bool = False,
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
@@ -499,16 +632,18 @@ class Library:
 
     # -- maintenance -----------------------------------------------------------------------------
 
-    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> int:
-        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue; return the count.
+    def retag(self, track_ref: str | None = None, *, fetch_covers: bool = True) -> RetagReport:
+        """Rewrite the tags of one downloaded track, or all (``None``), from the catalogue.
 
         Covers are downloaded again unless ``fetch_covers`` is False (then the
-        embedded ones are kept). See :meth:`Maintenance.retag`.
+        embedded ones are kept); the report's ``warnings`` name each cover that
+        could not be fetched. See :meth:`Maintenance.retag`.
         """
         from tunecrate.media.covers import CoverFetcher
 
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
-        covers = CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy) if fetch_covers else None
+        covers = (CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy,
+                               ca_bundle=self.settings.ca_bundle) if fetch_covers else None)
         try:
             return self.maintenance.retag(track_id, covers=covers)
         finally:
@@ -528,8 +663,14 @@ class Library:
         return self.maintenance.verify(repair=repair)
 
     def rebuild(self) -> LoadLocalReport:
-        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``)."""
-        return self.maintenance.rebuild()
+        """Rebuild or repair the catalogue from ``storage_data/`` alone (``tunecrate load-local``).
+
+        Open the library with ``set_aside_damaged=True`` first to rebuild over a
+        damaged catalogue; the report's ``set_aside`` says where it went.
+        """
+        report = self.maintenance.rebuild()
+        report.set_aside = str(self.set_aside) if self.set_aside is not None else None
+        return report
 
     # -- exports ---------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ and ``playlists/*.json``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -21,12 +23,14 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, TunecrateError
+from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import validate_stored_id
+from tunecrate.core.text import track_label
 from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.media.covers import CoverFetcher, embedded_cover
-from tunecrate.media.tagging import read_mp3, write_tags
+from tunecrate.media.tagging import read_mp3, read_tags, write_tags
+from tunecrate.storage.atomic import file_mode
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -71,30 +75,53 @@ class VerifyReport:
     """Result of ``verify``: ``checked`` rows, and ``problems`` as ``(track_id, title, reason)``.
 
     ``repaired`` lists the track ids queued for the next load or sync.
+    ``modes`` lists the library files ``(path, mode)`` that lack permission
+    bits a new file gets (``want_mode``: 0666 less the umask), such as the
+    0600 files of older releases that a media server running as another user
+    cannot read; ``modes_fixed`` the paths whose mode was widened to it.
     """
 
     checked: int = 0
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    modes: list[tuple[str, int]] = field(default_factory=list)
+    want_mode: int = 0o644
+    modes_fixed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"checked": self.checked, "repaired": self.repaired,
-                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems]}
+                "problems": [{"track_id": t, "title": title, "reason": r} for t, title, r in self.problems],
+                "modes": [{"path": p, "mode": f"{m:04o}"} for p, m in self.modes],
+                "want_mode": f"{self.want_mode:04o}", "modes_fixed": self.modes_fixed}
 
 
 @dataclass
 class LoadLocalReport:
-    """Result of ``rebuild``: counts of what was found on disk and restored."""
+    """Result of ``rebuild``: counts of what was found on disk and restored; ``set_aside`` is where a
+    damaged catalogue was moved before the rebuild (``None`` when there was none)."""
 
     tracks: int = 0
     playlists: int = 0
     pins: int = 0
     skips: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    set_aside: str | None = None
 
     def to_json(self) -> dict:
         return {"tracks": self.tracks, "playlists": self.playlists, "pins": self.pins, "skips": self.skips,
-                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable]}
+                "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable], "set_aside": self.set_aside}
+
+
+@dataclass
+class RetagReport:
+    """Result of ``retag``: how many files were ``retagged``, and ``warnings``, one line per track
+    whose cover could not be fetched (its embedded cover was kept)."""
+
+    retagged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"retagged": self.retagged, "warnings": list(self.warnings)}
 
 
 def check_mp3(path: Path, expected_size: int | None) -> str | None:
@@ -185,13 +212,16 @@ class Maintenance:
     # -- verify ---------------------------------------------------------------------
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Check that every downloaded row's file exists, has its recorded size and parses as MP3.
+        """Check that every downloaded row's file exists, has its recorded size and parses as MP3,
+        and that every library file is readable as the umask allows (see :class:`VerifyReport`).
 
         With ``repair``, a missing or corrupt track is queued for the next load
         or sync (status ``pending``) and a corrupt file is removed (rows
-        first, files after).
+        first, files after); a file with too narrow a mode gets the missing
+        bits. Raises :class:`StorageError` when a mode cannot be changed.
         """
-        report = VerifyReport()
+        report = VerifyReport(want_mode=file_mode())
+        self._check_modes(report, repair)
         with Session(self.engine) as session:
             rows = session.exec(select(Track).where(Track.status == TrackStatus.DOWNLOADED)).all()
         for row in rows:
@@ -215,21 +245,40 @@ class Maintenance:
                 self.layout.track_path(track_id).unlink(missing_ok=True)
         return report
 
+    def _check_modes(self, report: VerifyReport, repair: bool) -> None:
+        want = report.want_mode
+        for path in self.layout.iter_library_files():
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & want == want:
+                continue
+            report.modes.append((str(path), mode))
+            if repair:
+                try:
+                    os.chmod(path, mode | want)
+                except OSError as exc:
+                    raise StorageError(f"cannot change the mode of {path}: {exc.strerror or exc}") from exc
+                report.modes_fixed.append(str(path))
+
     # -- retag ----------------------------------------------------------------------
 
-    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> int:
+    def retag(self, track_id: str | None = None, *, covers: CoverFetcher | None = None) -> RetagReport:
         """Rewrite the ID3 tags of one downloaded track (``track_id``) or of all (``None``)
-        from the catalogue, without fetching audio; return how many files were rewritten.
+        from the catalogue, without fetching audio; report how many files were rewritten.
 
         The audio frames are copied unchanged. Each file is rewritten as a copy
         under ``tmp/`` and then atomically renamed over the original, so a crash
         leaves the old file or the new one; ``Track.size_bytes`` is updated.
-        Covers come from ``covers`` (``None``: keep the embedded ones). Takes the
+        Covers come from ``covers`` (``None``: keep the embedded ones); a cover
+        that cannot be fetched keeps the embedded one and is reported in
+        ``warnings``. Takes the
         write lock. Raises :class:`NotFound` when ``track_id`` names a track
         that is not in the library or has no file, :class:`TaggingError` or
         :class:`StorageError` when a file cannot be rewritten.
         """
-        count = 0
+        report = RetagReport()
         with self._writing():
             with Session(self.engine) as session:
                 if track_id is None:
@@ -251,15 +300,22 @@ class Maintenance:
                 if covers is not None and row.cover_url:
                     try:
                         cover = covers.get(row.cover_url)
-                    except DownloadError:
+                    except DownloadError as exc:
+                        report.warnings.append(f"{track_label(row.artists, row.title)} ({row.track_id}): {exc}; "
+                                               "kept the embedded cover")
                         cover = None
                 if cover is None:
                     cover = embedded_cover(final)
+                try:
+                    old_tags = read_tags(final)
+                except TunecrateError:
+                    old_tags = None
                 tmp = self.layout.tmp_file(suffix=".mp3")
                 try:
                     shutil.copyfile(final, tmp)
                     write_tags(tmp, row.info(), source_url=row.source_url, source_provider=row.source_provider,
-                               match_score=row.match_score, cover=cover)
+                               match_score=row.match_score, cover=cover,
+                               source_digest=old_tags.source_digest if old_tags is not None else None)
                     size = self.layout.install(tmp, final)
                 finally:
                     tmp.unlink(missing_ok=True)
@@ -268,8 +324,8 @@ class Maintenance:
                     stored.size_bytes, stored.updated_at = size, utcnow()
                     session.add(stored)
                     session.commit()
-                count += 1
-        return count
+                report.retagged += 1
+        return report
 
     # -- load-local -------------------------------------------------------------------
 
@@ -322,21 +378,25 @@ class Maintenance:
             report.tracks, report.playlists = len(found), len(playlists)
         return report
 
-    def _saved_decisions(self) -> dict[str, tuple[str, str | None]]:
-        """The pins and skips kept under the storage root: ``{track_id: (kind, source)}``."""
+    def _saved_decisions(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """The pins and skips kept under the storage root: ``{track_id: (kind, source, provider)}``
+        (a pin's provider says who pinned it, ``pinned`` when the record does not)."""
         saved = {}
         for record in self.decisions.saved():
             try:
                 track_id = validate_stored_id(record.get("track_id", ""))
             except InvalidReference:
                 continue
-            kind = record.get("kind")
-            if kind in (DecisionKind.PINNED, DecisionKind.SKIPPED):
-                saved[track_id] = (kind, record.get("source") if kind == DecisionKind.PINNED else None)
+            kind, provider = record.get("kind"), record.get("provider")
+            if kind == DecisionKind.PINNED:
+                saved[track_id] = (kind, record.get("source"),
+                                   provider if isinstance(provider, str) and provider else "pinned")
+            elif kind == DecisionKind.SKIPPED:
+                saved[track_id] = (kind, None, None)
         return saved
 
     def _restore(self, files: list[dict], tag_pins: dict[str, str],
-                 saved: dict[str, tuple[str, str | None]]) -> tuple[int, int]:
+                 saved: dict[str, tuple[str, str | None, str | None]]) -> tuple[int, int]:
         """Record the files found (``files``: bound values of the update below), the pins their tags
         name (``tag_pins``: a skip already recorded wins over them) and the ``saved`` decisions (newer than
         the tags: they win), in one transaction of a few statements; return ``(pins, skips)``."""
@@ -350,7 +410,7 @@ class Maintenance:
                     size_bytes=bindparam("b_size"), source_url=bindparam("b_url"),
                     source_provider=bindparam("b_provider"), match_score=bindparam("b_score"),
                     added_directly=table.c.added_directly | bindparam("b_direct")), files)
-            chosen = {t: (DecisionKind.PINNED, url) for t, url in tag_pins.items()
+            chosen = {t: (DecisionKind.PINNED, url, "pinned") for t, url in tag_pins.items()
                       if kinds.get(t) != DecisionKind.SKIPPED}
             chosen.update(saved)
             if chosen:
@@ -360,14 +420,14 @@ class Maintenance:
                     "provider": insert.excluded.provider})
                 conn.execute(insert, [
                     {"track_id": t, "kind": kind, "source": source, "components": {}, "candidates": [],
-                     "provider": "pinned" if kind == DecisionKind.PINNED else None, "decided_at": now}
-                    for t, (kind, source) in chosen.items()])
-            skipped = [{"b_id": t} for t, (kind, _) in saved.items() if kind == DecisionKind.SKIPPED]
+                     "provider": provider, "decided_at": now}
+                    for t, (kind, source, provider) in chosen.items()])
+            skipped = [{"b_id": t} for t, (kind, _, _) in saved.items() if kind == DecisionKind.SKIPPED]
             if skipped:
                 conn.execute(update(table).where(table.c.track_id == bindparam("b_id"),
                                                  table.c.status != TrackStatus.DOWNLOADED)
                              .values(status=TrackStatus.SKIPPED, reason="marked \"don't download\""), skipped)
-        pins = sum(kind == DecisionKind.PINNED for kind, _ in chosen.values())
+        pins = sum(kind == DecisionKind.PINNED for kind, _, _ in chosen.values())
         return pins, len(skipped)
 
 

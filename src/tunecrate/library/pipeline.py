@@ -16,7 +16,10 @@ Per track:
 2. *resolve*: a pinned source wins; a skipped track is left alone; otherwise
    the providers are searched in order and the matcher decides (accepted,
    held for review, or unresolved) — the best candidates are recorded;
-3. *fetch*, under the one retry policy (:mod:`tunecrate.core.retry`);
+3. *fetch*, under the one retry policy (:mod:`tunecrate.core.retry`); when a
+   re-pinned track's fetched bytes equal those its file was made from (size
+   and SHA-256, kept in its tags), the file is kept untouched and only the
+   new source is recorded;
 4. *encode* to ``tmp/`` with ffmpeg (a suitable MP3 of the user's own is
    copied instead), *tag* with mutagen (cover art included;
    a cover that fails to download only warns), *place* with fsync +
@@ -47,7 +50,8 @@ from tunecrate.core.types import Candidate, Match, TrackInfo
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CANCELLED
 from tunecrate.media.covers import CoverFetcher
-from tunecrate.media.fetch import Fetcher
+from tunecrate.media.fetch import Fetcher, SourceDigest
+from tunecrate.media.ytdlp import YtDlpFactory
 from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
 from tunecrate.media.tagging import read_tags, write_tags
 from tunecrate.providers.base import Provider
@@ -162,8 +166,10 @@ class Pipeline:
         engine: Engine,
         providers: Sequence[Provider],
         covers: CoverFetcher,
+        ytdlp: YtDlpFactory | None = None,
     ) -> None:
         self.settings = settings
+        self._ytdlp = ytdlp or YtDlpFactory.from_settings(settings)
         self.layout = layout
         self.engine = engine
         self._providers = list(providers)
@@ -241,7 +247,8 @@ class Pipeline:
         final = self.layout.track_path(track.track_id)
 
         repin = decision_kind == DecisionKind.PINNED and decision_source != row_source
-        if row_status == TrackStatus.DOWNLOADED and row_path and final.is_file() and not repin:
+        present = row_status == TrackStatus.DOWNLOADED and bool(row_path) and final.is_file()
+        if present and not repin:
             return Outcome(track.track_id, track.title, "present")
         if decision_kind == DecisionKind.SKIPPED:
             outcome = Outcome(track.track_id, track.title, TrackStatus.SKIPPED, "marked \"don't download\"")
@@ -266,7 +273,8 @@ class Pipeline:
                     self._record(track, resolved)
                     return resolved
                 chosen, score = resolved
-            outcome = self._fetch_and_place(track, rank, chosen, score, final, notify)
+            outcome = self._fetch_and_place(track, rank, chosen, score, final, notify,
+                                            keep=self._made_from(final) if present else None)
         except TunecrateError as exc:
             outcome = Outcome(track.track_id, track.title, TrackStatus.FAILED, str(exc))
         except OSError as exc:  # disk full, permissions: this track fails, the library stays whole
@@ -327,20 +335,43 @@ class Pipeline:
             status = TrackStatus.UNRESOLVED
         else:
             status = TrackStatus.REVIEW if verdict.status == "review" else TrackStatus.UNRESOLVED
-            reason = (f"best candidate scored {best.score.total:.2f}, below {self.thresholds.accept:.2f} "
-                      f"({best.candidate.title!r} by {best.candidate.artist}); see `tunecrate match show`")
+            reason = verdict.reason or (
+                f"best candidate scored {best.score.total:.2f}, below {self.thresholds.accept:.2f} "
+                f"({best.candidate.title!r} by {best.candidate.artist}); see `tunecrate match show`")
         if errors:
             reason += f" (provider errors: {'; '.join(errors)})"
         return Outcome(track.track_id, track.title, status, reason,
                        score=best.score.total if best else None)
 
+    @staticmethod
+    def _made_from(final: Path) -> SourceDigest | None:
+        """The digest of the audio the library file ``final`` was made from, when its tags recorded it."""
+        try:
+            found = read_tags(final)
+        except TunecrateError:
+            return None
+        return found.source_digest if found is not None else None
+
     def _fetch_and_place(
         self, track: TrackInfo, rank: int, chosen: Candidate, score: float | None, final: Path,
-        notify: ProgressCallback,
+        notify: ProgressCallback, *, keep: SourceDigest | None = None,
     ) -> Outcome:
+        """Fetch ``chosen``, encode, tag and place it at ``final``. When the fetched bytes equal ``keep``
+        (the source the present file was made from), the file is left untouched (status ``present``)."""
         notify(TrackEvent(track, "fetching"))
         fetcher = self._fetcher()
         source_path, owned = self._retrying(lambda: fetcher.fetch(chosen.url))
+        try:
+            digest = SourceDigest.of(source_path)
+        except BaseException:
+            if owned:
+                source_path.unlink(missing_ok=True)
+            raise
+        if keep is not None and digest == keep:
+            if owned:
+                source_path.unlink(missing_ok=True)
+            return Outcome(track.track_id, track.title, "present", source=chosen.url, provider=chosen.provider,
+                           score=score)
         warnings: list[str] = []
         tmp = self.layout.tmp_file(suffix=".mp3")
         try:
@@ -358,7 +389,7 @@ class Pipeline:
                 except DownloadError as exc:
                     warnings.append(str(exc))
             write_tags(tmp, track, source_url=chosen.url, source_provider=chosen.provider,
-                       match_score=score, cover=cover)
+                       match_score=score, cover=cover, source_digest=digest)
             self.layout.install(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
@@ -375,7 +406,7 @@ class Pipeline:
         fetcher = getattr(self._local, "fetcher", None)
         if fetcher is None:
             work_dir = self.layout.tmp_dir_for("dl-")
-            fetcher = self._local.fetcher = Fetcher(work_dir, proxy=self.settings.proxy)
+            fetcher = self._local.fetcher = Fetcher(work_dir, ytdlp=self._ytdlp)
             with self._fetchers_lock:
                 self._fetchers.append(fetcher)
         return fetcher
@@ -388,7 +419,7 @@ class Pipeline:
             row = session.get(Track, track.track_id)
             if row is None:
                 return
-            if outcome.status == TrackStatus.DOWNLOADED:
+            if outcome.status in (TrackStatus.DOWNLOADED, "present"):  # present: the same file, a new source
                 final = self.layout.track_path(track.track_id)
                 row.status = TrackStatus.DOWNLOADED
                 row.path = self.layout.track_relpath(track.track_id)

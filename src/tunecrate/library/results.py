@@ -16,7 +16,7 @@ from tunecrate.core.types import SkippedEntry
 
 __all__ = [
     "CANCELLED", "SUMMARY_KEYS", "CandidateRecord", "Choice", "DecisionRecord", "DeletePlaylistResult", "DeleteTrackResult",
-    "Failure", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail", "PlaylistRef",
+    "Failure", "ImportReport", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail", "PlaylistRef",
     "PlaylistSummary", "ReviewItem", "Stats", "TrackDetail", "TrackRecord", "TrackRef",
 ]
 
@@ -111,6 +111,8 @@ class TrackDetail(TrackRecord):
     playlists: tuple[PlaylistRef, ...] = ()
     decision: str | None = None
     candidates: tuple[dict, ...] = ()
+    #: Who made a pinned decision: ``"pinned"`` (the user), or the program that pinned it (``"demo"``).
+    decision_provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ class Choice(_Json):
 @dataclass(frozen=True)
 class CandidateRecord(_Json):
     """A scored candidate as remembered: what the provider offered, its score and ``components``
-    (see :mod:`tunecrate.core.matching`), ``why`` in one line, ``index`` (0-based, best first),
+    (see :mod:`tunecrate.core.matching`; a component the track could not be compared on, such as
+    the ``duration`` of an export row, is absent), ``why`` in one line, ``index`` (0-based, best first),
     ``duration_delta_s`` (candidate minus track, seconds, ``None`` when unknown) and ``chosen``."""
 
     url: str
@@ -212,12 +215,15 @@ class CandidateRecord(_Json):
 @dataclass(frozen=True)
 class ReviewItem(TrackRecord):
     """A track awaiting (or having had) a decision: its record, the playlists listing it, the
-    current :class:`Choice` and its :class:`CandidateRecord` list, best first."""
+    current :class:`Choice` and its :class:`CandidateRecord` list, best first. ``missing`` names
+    the fields its metadata source could not fill (:data:`~tunecrate.core.types.OPTIONAL_FIELDS`:
+    an export row has no ``duration_ms`` and only the first of its ``artists``)."""
 
     playlists: tuple[PlaylistRef, ...] = ()
     decision: str | None = None
     choice: Choice | None = None
     candidates: tuple[CandidateRecord, ...] = ()
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,12 +271,17 @@ class MusicFolder(_Json):
 
 @dataclass(frozen=True)
 class LoginState(_Json):
-    """The stored Spotify login, read without a request: ``expires_at`` in epoch seconds."""
+    """The stored Spotify login, read without a request: ``expires_at`` in epoch seconds;
+    ``missing_scopes`` lists the scopes tunecrate asks for that the login lacks (log in again)."""
 
     logged_in: bool
     expires_at: int | None
     scope: str | None
     path: str
+    missing_scopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "missing_scopes", tuple(self.missing_scopes))
 
 
 @dataclass(frozen=True)
@@ -328,3 +339,45 @@ class LoadReport:
             result.update(added=len(self.plan.added), removed=len(self.plan.removed),
                           kept=self.plan.kept, moved=len(self.plan.moved), plan=self.plan.to_json())
         return result
+
+
+@dataclass
+class ImportReport:
+    """What ``tunecrate import`` did with an export file (or, with ``dry_run``, would do).
+
+    ``path`` is the file as given; ``source`` the export source that read it
+    (``"spotify-export"``, ``"exportify"``); ``lists`` one
+    :class:`LoadReport` per playlist (and ``likes``) in the file's order, each
+    with its plan, skipped entries and warnings (``up_to_date`` when
+    unchanged since the last import). ``tracks`` counts the distinct tracks
+    of all lists and ``counts`` their outcomes as :data:`SUMMARY_KEYS`
+    (a track listed in two playlists counts once; all 0 for a dry run);
+    ``fetch`` is, for a dry run, how many distinct tracks would be
+    downloaded. ``warnings`` are notes about the import as a whole (lists
+    of an earlier import missing from this one).
+    """
+
+    path: str
+    source: str
+    lists: list[LoadReport]
+    dry_run: bool = False
+    tracks: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMARY_KEYS, 0))
+    fetch: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts.get("failed") and all(r.ok for r in self.lists)
+
+    @property
+    def skipped_entries(self) -> int:
+        """How many rows of the file could not become tracks (local files, episodes, …)."""
+        return sum(len(r.skipped_entries) for r in self.lists)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path, "source": self.source, "dry_run": self.dry_run, "tracks": self.tracks,
+            "counts": self.counts, "fetch": self.fetch, "skipped_entries": self.skipped_entries,
+            "warnings": self.warnings, "lists": [r.to_json() for r in self.lists],
+        }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tunecrate.core.errors import DownloadError
 from tunecrate.core.images import Cover, sniff_image_mime
+from tunecrate.core.net import TLS_HINT, httpx_client, untrusted_certificate
 
 __all__ = ["MAX_COVER_BYTES", "CoverFetcher", "embedded_cover"]
 
@@ -25,19 +26,21 @@ class CoverFetcher:
     """Downloads cover images with httpx, once per URL (album tracks share them); thread-safe.
 
     ``timeout_s`` bounds each step (connect, read) in seconds; ``max_bytes``
-    the size of an image; ``proxy`` (a URL) and ``verify`` (True, or a CA
-    bundle path) are handed to httpx. Failures are remembered too, so a dead
-    URL costs one attempt per run.
+    the size of an image; ``proxy`` (a URL; this machine and ``NO_PROXY``
+    hosts go direct) and ``ca_bundle`` (a PEM file of certificate
+    authorities trusted besides the usual ones) shape the httpx client, as
+    :func:`tunecrate.core.net.httpx_client` builds it. Failures are
+    remembered too, so a dead URL costs one attempt per run.
     """
 
     def __init__(self, *, timeout_s: float = 15.0, max_bytes: int = MAX_COVER_BYTES,
-                 proxy: str | None = None, verify: bool | str = True) -> None:
+                 proxy: str | None = None, ca_bundle: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._covers: dict[str, Cover | str] = {}
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._proxy = proxy
-        self._verify = verify
+        self._ca_bundle = ca_bundle
         self._client = None
 
     def get(self, url: str, *, fresh: bool = False) -> Cover:
@@ -57,8 +60,8 @@ class CoverFetcher:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=True, proxy=self._proxy,
-                                        verify=self._verify)
+            self._client = httpx_client(self._proxy, self._ca_bundle, timeout=self._timeout_s,
+                                        follow_redirects=True)
         try:
             with self._client.stream("GET", url) as response:
                 response.raise_for_status()
@@ -69,7 +72,8 @@ class CoverFetcher:
                         return f"the cover at {url} is larger than {self._max_bytes} bytes"
                     chunks.append(chunk)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            return f"cover art not downloaded ({url}): {exc or type(exc).__name__}"
+            advice = f"; {TLS_HINT}" if untrusted_certificate(exc) else ""
+            return f"cover art not downloaded ({url}): {exc or type(exc).__name__}{advice}"
         data = b"".join(chunks)
         mime = sniff_image_mime(data)
         if mime is None:

@@ -8,13 +8,17 @@ format and are not post-processed; encoding happens afterwards with ffmpeg.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tunecrate.core.errors import DownloadError
+from tunecrate.core.net import TLS_HINT, untrusted_certificate
+from tunecrate.media.ytdlp import YtDlpFactory
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PERMANENT = re.compile(r"HTTP Error 4(?!29)\d\d|Unsupported URL|is not a valid URL|Video unavailable|Private video")
@@ -75,16 +79,55 @@ def _import_yt_dlp() -> None:
         pass
 
 
-class _QuietLogger:
-    """Routes yt-dlp's messages away from the terminal; errors come back as exceptions."""
+@dataclass(frozen=True)
+class SourceDigest:
+    """The size (bytes) and SHA-256 (hex) of the audio a track's file was made from, as fetched.
 
-    def debug(self, msg: str) -> None:
-        pass
+    Two sources with the same digest are the same recording, whatever their
+    URLs: re-pinning a track to a source whose bytes equal those its file was
+    made from keeps the file as it is.
+    """
 
-    info = warning = debug
+    size: int
+    sha256: str
 
-    def error(self, msg: str) -> None:
-        pass
+    @classmethod
+    def of(cls, path: Path) -> "SourceDigest":
+        """The digest of the file at ``path`` (read once, in 1 MiB blocks). Raises ``OSError``."""
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+        return cls(size, digest.hexdigest())
+
+
+def audio_container(path: Path) -> str | None:
+    """The audio container the file at ``path`` starts like (``"mp3"``, ``"flac"``, ``"ogg"``,
+    ``"wav"``, ``"aiff"``, ``"matroska"`` for WebM/MKV, ``"mp4"`` for M4A/MP4, ``"aac"``, ``"asf"``
+    for WMA), from its magic bytes, never its name; ``None`` when it looks like none of them.
+
+    Raises ``OSError`` when the file cannot be read.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head.startswith(b"ID3"):
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "aac"  # ADTS
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+        return "mp3"  # an MPEG audio frame header (layer bits set)
+    for magic, name in ((b"fLaC", "flac"), (b"OggS", "ogg"), (b"\x1aE\xdf\xa3", "matroska"),
+                        (b"0&\xb2u\x8ef\xcf\x11", "asf")):
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    return None
 
 
 class Fetcher:
@@ -92,16 +135,18 @@ class Fetcher:
 
     One instance per worker thread: ``YoutubeDL`` objects are not shared
     between threads. A URL whose extractor is obvious (:func:`extractor_for`)
-    goes to a ``YoutubeDL`` that holds that extractor alone: setting one up
-    with all of yt-dlp's 1,800 extractors costs about 0.2 s of CPU, paid once
-    per thread, and only for URLs yt-dlp must recognise itself. yt-dlp's own
-    retries are off: the caller retries a failed download under the one
-    retry policy (:mod:`tunecrate.core.retry`), so attempts do not multiply.
-    ``socket_timeout`` is in seconds; ``proxy`` (a URL) reaches yt-dlp's requests.
+    goes to a ``YoutubeDL`` that holds that extractor alone (see
+    :meth:`~tunecrate.media.ytdlp.YtDlpFactory.create`). yt-dlp's own retries
+    are off: the caller retries a failed download under the one retry policy
+    (:mod:`tunecrate.core.retry`), so attempts do not multiply.
+    ``socket_timeout`` is in seconds. ``ytdlp`` builds the ``YoutubeDL``
+    (JavaScript runtime, cookies, extra options, proxy, CA bundle; see
+    :mod:`tunecrate.media.ytdlp`).
     """
 
-    def __init__(self, work_dir: Path, *, socket_timeout: float = 20.0, proxy: str | None = None) -> None:
+    def __init__(self, work_dir: Path, *, socket_timeout: float = 20.0, ytdlp: YtDlpFactory | None = None) -> None:
         self.work_dir = work_dir
+        self._factory = ytdlp or YtDlpFactory()
         self._options = {
             "format": "bestaudio/best",
             "outtmpl": {"default": str(work_dir / "%(id)s.%(ext)s")},
@@ -115,10 +160,7 @@ class Fetcher:
             "socket_timeout": socket_timeout,
             "cachedir": False,
             "overwrites": True,
-            "logger": _QuietLogger(),
         }
-        if proxy:
-            self._options["proxy"] = proxy
         self._ydls: dict[str | None, Any] = {}  # extractor key (None: all of them) -> YoutubeDL
 
     def fetch(self, source: str) -> tuple[Path, bool]:
@@ -128,7 +170,11 @@ class Fetcher:
         URLs are downloaded into ``work_dir`` (``owned`` True).
 
         Raises :class:`DownloadError`; ``transient`` is True for network
-        failures worth retrying, False for 4xx, unsupported URLs and missing files.
+        failures worth retrying, False for 4xx, unsupported URLs, missing
+        files, bot checks and unsolved YouTube challenges (whose message says
+        which setting to change, see :func:`~tunecrate.media.ytdlp.explain_failure`).
+        Raises :class:`~tunecrate.core.errors.ConfigurationError` for a bad
+        yt-dlp setting.
         """
         local = file_source_path(source)
         if local is not None:
@@ -141,26 +187,27 @@ class Fetcher:
         """The ``YoutubeDL`` for URLs of the extractor ``ie_key`` (``None``: any URL), made on first use."""
         ydl = self._ydls.get(ie_key)
         if ydl is None:
-            from yt_dlp import YoutubeDL
-            from yt_dlp.extractor import get_info_extractor
-
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            if ie_key is None:
-                ydl = YoutubeDL(self._options)
-            else:
-                ydl = YoutubeDL(self._options, auto_init=False)
-                ydl.add_info_extractor(get_info_extractor(ie_key)())
-            self._ydls[ie_key] = ydl
+            ydl = self._ydls[ie_key] = self._factory.create(self._options, extractor=ie_key)
         return ydl
 
     def _download(self, url: str) -> Path:
         from yt_dlp.utils import YoutubeDLError
 
         ie_key = extractor_for(url)
+        ydl = self._ydl(ie_key)
+        logger = ydl.params.get("logger")
+        if hasattr(logger, "start"):
+            logger.start()
         try:
-            info = self._ydl(ie_key).extract_info(url, download=True, ie_key=ie_key)
+            info = ydl.extract_info(url, download=True, ie_key=ie_key)
         except YoutubeDLError as exc:
             message = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
+            hint = self._factory.explain(message, logger)
+            if hint:
+                raise DownloadError(hint, transient=False) from exc
+            if untrusted_certificate(message):
+                raise DownloadError(f"download failed: {message}; {TLS_HINT}", transient=False) from exc
             raise DownloadError(
                 f"download failed: {message}", transient=not _PERMANENT.search(message)
             ) from exc

@@ -14,6 +14,8 @@ WOAS                  the Spotify URL of the track (Spotify tracks only)
 TXXX:SPOTIFY_TRACK_ID the track id (used by ``load-local``)
 TXXX:SOURCE_URL       where the audio came from (URL or local path)
 TXXX:SOURCE_PROVIDER  ``ytmusic``, ``youtube``, ``local``, ``pinned``
+TXXX:SOURCE_SIZE      size in bytes of the audio as fetched (before encoding)
+TXXX:SOURCE_SHA256    its SHA-256, hex (see :class:`~tunecrate.media.fetch.SourceDigest`)
 TXXX:MATCH_SCORE      the matcher's score, when there was one
 TXXX:EXPLICIT         ``1`` for explicit tracks
 ====================  =====================================================
@@ -27,6 +29,7 @@ from pathlib import Path
 from tunecrate.core.errors import TaggingError
 from tunecrate.core.types import TrackInfo
 from tunecrate.core.images import Cover
+from tunecrate.media.fetch import SourceDigest
 
 
 def write_tags(
@@ -37,8 +40,12 @@ def write_tags(
     source_provider: str | None = None,
     match_score: float | None = None,
     cover: Cover | None = None,
+    source_digest: SourceDigest | None = None,
 ) -> None:
     """Replace the ID3 tag of the MP3 at ``path`` with ``track``'s metadata (ID3v2.4).
+
+    ``source_digest`` describes the audio the file was made from (kept so that
+    a re-pin to the same bytes changes nothing).
 
     Raises :class:`TaggingError` when the file is not an MP3 mutagen can write.
     """
@@ -78,6 +85,9 @@ def write_tags(
             tags.add(TXXX(encoding=3, desc="SOURCE_URL", text=[source_url]))
         if source_provider:
             tags.add(TXXX(encoding=3, desc="SOURCE_PROVIDER", text=[source_provider]))
+        if source_digest is not None:
+            tags.add(TXXX(encoding=3, desc="SOURCE_SIZE", text=[str(source_digest.size)]))
+            tags.add(TXXX(encoding=3, desc="SOURCE_SHA256", text=[source_digest.sha256]))
         if match_score is not None:
             tags.add(TXXX(encoding=3, desc="MATCH_SCORE", text=[f"{match_score:.3f}"]))
         if track.explicit:
@@ -91,13 +101,15 @@ def write_tags(
 
 @dataclass(frozen=True)
 class ReadTags:
-    """What :func:`read_tags` found: the track, where its audio came from, its cover."""
+    """What :func:`read_tags` found: the track, where its audio came from (and that audio's digest,
+    when the file recorded it), its cover."""
 
     track: TrackInfo
     source_url: str | None
     source_provider: str | None
     match_score: float | None
     has_cover: bool
+    source_digest: SourceDigest | None = None
 
 
 def read_tags(path: Path) -> ReadTags | None:
@@ -151,6 +163,7 @@ def _from_id3(tags) -> ReadTags | None:
     disc, _ = _split_pair(text("TPOS"))
     duration = text("TLEN")
     score = text("TXXX:MATCH_SCORE")
+    size, sha256 = text("TXXX:SOURCE_SIZE"), text("TXXX:SOURCE_SHA256")
     info = TrackInfo(
         track_id=track_id,
         title=text("TIT2") or "",
@@ -171,6 +184,7 @@ def _from_id3(tags) -> ReadTags | None:
         source_provider=text("TXXX:SOURCE_PROVIDER"),
         match_score=float(score) if score else None,
         has_cover=bool(tags.getall("APIC")),
+        source_digest=SourceDigest(int(size), sha256) if size and size.isdigit() and sha256 else None,
     )
 
 

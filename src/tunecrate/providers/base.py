@@ -108,6 +108,9 @@ def unique_candidates(candidates: Iterable[Candidate]) -> list[Candidate]:
 @dataclass(frozen=True)
 class ProviderContext:
     """What a library hands its providers besides settings: ``engine``, the catalogue's
-    SQLAlchemy engine (for providers that keep an index in it)."""
+    SQLAlchemy engine (for providers that keep an index in it), and ``ytdlp``, the
+    library's :class:`tunecrate.media.ytdlp.YtDlpFactory` (JavaScript runtime, cookies,
+    extra options, proxy and CA bundle) for providers that run yt-dlp."""
 
     engine: Any = None
+    ytdlp: Any = None

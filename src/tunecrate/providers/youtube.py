@@ -8,7 +8,11 @@ config page and the search API call) and no per-video requests.
 
 Query: ``"<artists> - <title>"`` (see
 :func:`tunecrate.providers.base.search_query`). The search URL is fixed
-by yt-dlp; like YouTube Music, it has no base-URL setting.
+by yt-dlp (``https://www.youtube.com/youtubei/v1/search``); like YouTube
+Music, it has no base-URL setting: offline, it is reached through
+``TUNECRATE_PROXY`` and ``TUNECRATE_CA_BUNDLE``. The ``YoutubeDL`` comes from
+the library's yt-dlp factory (:class:`ProviderContext` ``ytdlp``), so proxy,
+CA bundle, cookies and ``TUNECRATE_YTDLP_OPTIONS`` apply to searches too.
 """
 
 from __future__ import annotations
@@ -135,11 +139,12 @@ class YouTubeProvider:
     @classmethod
     def from_settings(cls, settings, context: ProviderContext) -> "YouTubeProvider":
         s = settings.section(YouTubeSearchSettings)
-        return cls(timeout=s.youtube_timeout, limit=s.youtube_limit)
+        return cls(timeout=s.youtube_timeout, limit=s.youtube_limit, ytdlp=context.ytdlp)
 
-    def __init__(self, *, timeout: float = 20.0, limit: int = 5) -> None:
+    def __init__(self, *, timeout: float = 20.0, limit: int = 5, ytdlp: Any = None) -> None:
         self.timeout = timeout
         self.limit = limit
+        self._ytdlp = ytdlp
         self._local = threading.local()
 
     def search(self, track: TrackInfo) -> list[Candidate]:
@@ -149,27 +154,25 @@ class YouTubeProvider:
         :class:`ServiceError` as mapped by :func:`youtube_error`.
         """
         query = search_query(track, separator=" - ")
+        ydl = self._ydl()
         try:
-            info = self._ydl().extract_info(f"ytsearch{self.limit}:{query}", download=False)
+            info = ydl.extract_info(f"ytsearch{self.limit}:{query}", download=False)
         except Exception as exc:
-            raise youtube_error(exc) from exc
+            hint = self._ytdlp.explain(one_line(exc), ydl.params.get("logger")) if self._ytdlp else None
+            raise (ServiceError(hint) if hint else youtube_error(exc)) from exc
         return parse_ytsearch_entries(list((info or {}).get("entries") or []))
 
     def _ydl(self) -> YoutubeDL:
         ydl = getattr(self._local, "ydl", None)
         if ydl is None:
-            from yt_dlp import YoutubeDL
+            options = {"quiet": True, "no_warnings": True, "extract_flat": "in_playlist",
+                       "skip_download": True, "socket_timeout": self.timeout, "cachedir": False}
+            if self._ytdlp is not None:
+                ydl = self._ytdlp.create(options)
+            else:
+                from yt_dlp import YoutubeDL
 
-            ydl = YoutubeDL(
-                {
-                    "quiet": True,
-                    "no_warnings": True,
-                    "extract_flat": "in_playlist",
-                    "skip_download": True,
-                    "socket_timeout": self.timeout,
-                    "logger": _YtDlpLog(),
-                }
-            )
+                ydl = YoutubeDL({**options, "logger": _YtDlpLog()})
             self._local.ydl = ydl
         return ydl
 

@@ -29,19 +29,24 @@ Base URL: ytmusicapi 1.12 has no setting for it. ``YTM_DOMAIN`` and
 ``ytmusic.py``, ``helpers.py`` and ``mixins/browsing.py`` import by name, and
 ``YTMusic()`` takes no URL argument; only ``proxies`` and
 ``requests_session`` reach the transport. So this provider always talks to
-music.youtube.com and has no loopback stand-in.
+music.youtube.com, through ``TUNECRATE_PROXY`` when one is set and trusting
+``TUNECRATE_CA_BUNDLE`` besides the usual authorities
+(:func:`tunecrate.core.net.requests_session`); that is also how the demo and
+the tests reach the loopback stand-in (:mod:`tunecrate.demo.ytmusic_server`
+behind :mod:`tunecrate.demo.proxy`).
 """
 
 from __future__ import annotations
 
-import functools
 import locale
 import re
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import RateLimited, ServiceError, ServiceUnavailable, one_line
+from ..core.net import TLS_HINT, requests_session, untrusted_certificate
+from ..core.errors import RateLimited, ServiceError, ServiceUnavailable, TunecrateError, one_line
 from ..core.types import Candidate, TrackInfo
 from ..core.settings import SettingsModel, setting
 from .base import ProviderContext, search_query, unique_candidates
@@ -155,10 +160,8 @@ def ytmusic_error(error: Exception) -> ServiceError:
             detail = detail.args[0]
         if isinstance(getattr(detail, "reason", None), BaseException):
             detail = detail.reason  # type: ignore[attr-defined]
-        return ServiceUnavailable(
-            f"YouTube Music could not be reached ({one_line(detail)}); "
-            "check the network connection and retry"
-        )
+        advice = TLS_HINT if untrusted_certificate(error) else "check the network connection and retry"
+        return ServiceUnavailable(f"YouTube Music could not be reached ({one_line(detail)}); {advice}")
     if isinstance(error, YTMusicServerError):
         found = re.search(r"HTTP (\d{3})", str(error))
         status = int(found.group(1)) if found else None
@@ -187,8 +190,10 @@ class YTMusicProvider:
 
     Follows the request rule in the module docstring. ``timeout`` is the
     per-request timeout in seconds; ``limit`` the number of results kept per
-    query. Each worker thread gets its own unauthenticated ``YTMusic`` client
-    (and HTTP session), created on its first search.
+    query; ``proxy`` (a URL) and ``ca_bundle`` (a PEM file of extra
+    certificate authorities) reach every request. Each worker thread gets its
+    own unauthenticated ``YTMusic`` client (and HTTP session), created on its
+    first search.
     """
 
     name = "ytmusic"
@@ -197,11 +202,15 @@ class YTMusicProvider:
     @classmethod
     def from_settings(cls, settings, context: ProviderContext) -> "YTMusicProvider":
         s = settings.section(YTMusicSettings)
-        return cls(timeout=s.ytmusic_timeout, limit=s.ytmusic_limit)
+        return cls(timeout=s.ytmusic_timeout, limit=s.ytmusic_limit, proxy=settings.proxy,
+                   ca_bundle=settings.ca_bundle)
 
-    def __init__(self, *, timeout: float = 20.0, limit: int = 5) -> None:
+    def __init__(self, *, timeout: float = 20.0, limit: int = 5, proxy: str | None = None,
+                 ca_bundle: Path | None = None) -> None:
         self.timeout = timeout
         self.limit = limit
+        self.proxy = proxy
+        self.ca_bundle = ca_bundle
         self._local = threading.local()
 
     def search(self, track: TrackInfo) -> list[Candidate]:
@@ -224,21 +233,22 @@ class YTMusicProvider:
     def _search(self, query: str, kind: str) -> list[dict[str, Any]]:
         try:
             return self._client().search(query, filter=kind, limit=self.limit)
+        except TunecrateError:
+            raise
         except Exception as exc:
             raise ytmusic_error(exc) from exc
 
     def _client(self) -> YTMusic:
         client = getattr(self._local, "client", None)
         if client is None:
-            import requests
             from ytmusicapi import YTMusic
 
-            session = requests.Session()
-            session.request = functools.partial(session.request, timeout=self.timeout)  # type: ignore[method-assign]
+            session = requests_session(self.proxy, self.ca_bundle, timeout_s=self.timeout)
+            proxies = {"http": self.proxy, "https": self.proxy} if self.proxy else None
             with _CONSTRUCTION_LOCK:
                 saved = locale.setlocale(locale.LC_ALL)
                 try:
-                    client = YTMusic(requests_session=session)
+                    client = YTMusic(requests_session=session, proxies=proxies)
                 finally:
                     locale.setlocale(locale.LC_ALL, saved)
             self._local.client = client

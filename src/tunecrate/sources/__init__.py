@@ -3,12 +3,14 @@
 :data:`SOURCES` maps each source's name to its class (``module:Class``,
 imported on first use so that none of them costs anything at start-up). A
 new source is one module implementing :class:`~tunecrate.sources.base.Source`
-plus one line here; see ``docs/ARCHITECTURE.md``.
+plus one line here; see the README's Architecture section.
 
 :class:`SourceRegistry` builds the sources of a library from its settings and
 picks, for a :class:`~tunecrate.core.ids.Reference`, the suitable ones in
 order: a preferred source first (the one a playlist was loaded from, or the
-user's choice), then the others in registry order.
+user's choice), then the others in registry order. A source whose
+``explicit`` attribute is True (one that starts a browser) is picked only
+when it is the preferred one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
 #: Source name → ``"module:Class"``, in the order they are tried.
 SOURCES: dict[str, str] = {
     "spotify-api": "tunecrate.sources.spotify_api:SpotifyApiSource",
+    "spotify-web": "tunecrate.sources.spotify_web:SpotifyWebSource",
+    "spotify-export": "tunecrate.sources.spotify_export:SpotifyExportSource",
+    "exportify": "tunecrate.sources.exportify:ExportifySource",
+    "spotify-browser": "tunecrate.sources.spotify_browser:SpotifyBrowserSource",
 }
 
 
@@ -69,13 +75,14 @@ class SourceRegistry:
     def for_reference(self, ref: Reference, prefer: str | None = None) -> list[Source]:
         """The sources that can read ``ref``, best first; ``prefer`` (a name) leads when it is suitable.
 
-        Raises :class:`InvalidReference` when no source takes ``ref``.
+        An ``explicit`` source is among them only when it is ``prefer``. Raises :class:`InvalidReference` when no source takes ``ref``.
         """
         order = self.names()
         if prefer in order:
             order.remove(prefer)
             order.insert(0, prefer)
-        found = [source for source in map(self.get, order) if source.suitable(ref)]
+        found = [source for source in map(self.get, order)
+                 if source.suitable(ref) and (source.name == prefer or not getattr(source, "explicit", False))]
         if not found:
             raise InvalidReference(f"no source can read {ref.text or ref.id!r}")
         return found

@@ -29,7 +29,10 @@ Contract of :meth:`Source.fetch` (the result dict of this protocol):
 
 :meth:`Source.snapshot` must be cheap (one or two requests, no entries read):
 a sync whose stored snapshot equals it, and whose files are all present,
-does nothing else.
+does nothing else. A service without snapshot ids may answer a digest of
+the ordered track ids instead, read as cheaply as it can (the public web
+pages: one request per 100 entries), and keep that list for the
+:meth:`Source.fetch` that follows when the digest changed.
 
 Errors (:mod:`tunecrate.core.errors`): :class:`InvalidReference` for a
 reference the source cannot use, :class:`NotFound`, :class:`AuthError`,
@@ -39,14 +42,36 @@ reference the source cannot use, :class:`NotFound`, :class:`AuthError`,
 registry that the next suitable source may succeed where this one was
 refused (a development-mode Spotify app reading a playlist it may not read).
 
+Collections. A file the user supplies (an account-data export, an Exportify
+CSV, a folder or ZIP of them) holds several lists and is read once: its
+reference is :func:`~tunecrate.core.ids.file_reference` (``service="file"``,
+``kind="export"``, the path in ``id``). A source that takes such references
+is a :class:`CollectionSource`: ``suitable(ref)`` says whether the file is
+of its format (looking at names only: the folder's files, the ZIP's
+directory), ``lists(ref)`` yields every list the file holds, in the file's
+order, one at a time, each following the contract above with an ``id`` of
+its own kind that stays the same in a newer export of the same list, and
+``fetch(ref)`` returns the file's list when it holds exactly one (it raises
+:class:`InvalidReference` otherwise). Such a source cannot read a list
+again by itself once the file is gone: it is never suitable for a stored
+list's reference, and its ``refresh_hint`` tells the user what to do
+instead (the sync engine says it when asked to sync such a list). Malformed
+files raise :class:`~tunecrate.core.errors.InvalidFile`.
+
 A source is built by its class method ``from_settings(settings)`` from the
 library's :class:`~tunecrate.core.settings.Settings`; it reads its own
 settings model with :meth:`~tunecrate.core.settings.Settings.section` and
 declares that model as ``settings_model``. Building is cheap and offline.
+
+A source may set the class attribute ``explicit = True`` (it is optional):
+the registry then uses it only when it is named (the user's choice, or the
+source a list was filled by), never as a fallback or a default. The browser
+source does, since it starts Chromium and may ask the user to log in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from tunecrate.core.errors import AuthError
@@ -56,7 +81,7 @@ if TYPE_CHECKING:
     from tunecrate.core.settings import Settings, SettingsModel
     from tunecrate.core.types import TrackList
 
-__all__ = ["Source", "SourceRefused"]
+__all__ = ["CollectionSource", "Source", "SourceRefused"]
 
 
 class SourceRefused(AuthError):
@@ -98,4 +123,21 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class CollectionSource(Source, Protocol):
+    """A source whose references name files holding several lists. See "Collections" above."""
+
+    #: What the user does to bring a list this source filled up to date
+    #: (``"to update it, import a newer account-data export: `tunecrate import PATH`"``).
+    refresh_hint: ClassVar[str]
+
+    def lists(self, ref: Reference) -> Iterator[TrackList]:
+        """Every list the file ``ref`` names holds, in the file's order.
+
+        Raises :class:`~tunecrate.core.errors.InvalidFile` for a malformed
+        file and :class:`~tunecrate.core.errors.NotFound` when it is gone.
+        """
         ...

@@ -25,9 +25,22 @@ The rule behind the per-track requests: an entry is fetched on its own only
 when it lacks data (no ``external_ids`` or no ``album``). Batch lookups
 (``?ids=``) are never used: development-mode apps lost them in February 2026.
 
+Which links it takes (:meth:`SpotifyApiSource.suitable`) follows
+``TUNECRATE_SPOTIFY_SOURCE``: with ``auto`` (the default) tracks, albums and
+playlists only when the app credentials are set, so that without them the
+``spotify-web`` source reads them; with ``api`` always; with ``web`` none of
+them. Liked Songs are always its own.
+
+Playlists are read with the user's login when there is one (``tunecrate
+login``): a development-mode app reads the items of the playlists the user
+owns or collaborates on only with the user's token. Without a login, the
+app's client-credentials token reads them.
+
 Errors (all :mod:`tunecrate.core.errors`, one-line messages): 401 →
 :class:`AuthError`, 403 → :class:`~tunecrate.sources.base.SourceRefused`
-(an :class:`AuthError` another source may get past), 404 → :class:`NotFound`, 429 whose ``Retry-After`` exceeds
+(an :class:`AuthError` another source may get past), 404 → :class:`NotFound`
+(:class:`~tunecrate.sources.base.SourceRefused` for a Spotify-owned ``37i9…``
+playlist, which every Web API app gets 404 for since November 2024), 429 whose ``Retry-After`` exceeds
 ``max_retry_after_s`` (or that persists) → :class:`RateLimited`, 5xx after the
 retries, timeouts and connection failures → :class:`ServiceUnavailable`.
 Every request runs under the one retry policy (:mod:`tunecrate.core.retry`):
@@ -46,6 +59,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -58,6 +72,7 @@ from ..core.errors import (
     ServiceUnavailable,
     TunecrateError,
 )
+from ..core.net import TLS_HINT, requests_session, untrusted_certificate
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
@@ -65,10 +80,11 @@ from .base import SourceRefused
 from .spotify_login import (
     DEFAULT_ACCOUNTS_URL,
     DEFAULT_API_URL,
-    USER_SCOPE,
+    SOURCE_CHOICES,
     SpotifySettings,
     checked_url,
     make_user_auth_manager,
+    missing_scopes,
     token_path,
 )
 
@@ -87,6 +103,8 @@ _LOGIN_HINT = "run `tunecrate login`"
 _CREDENTIALS_HINT = "check SPOTIPY_CLIENT_ID/SECRET"
 _PLAYLIST_403_HINT = ("a development-mode Spotify app can only read playlists "
                       "the user owns or collaborates on")
+#: Spotify-owned playlists (editorial, "This Is", mixes) have ids starting so; the Web API answers them 404.
+_SPOTIFY_OWNED_PREFIX = "37i9"
 
 
 class SpotifyApiSource:
@@ -100,8 +118,13 @@ class SpotifyApiSource:
     bounds each request; ``max_retries`` and ``backoff_s`` (the first wait, in
     seconds, doubling after each attempt) shape the retries of 429/5xx answers
     and failed connections. ``user_auth_manager`` is a spotipy user auth
-    manager (see :func:`make_user_auth_manager`), needed only for
-    :meth:`saved_tracks`.
+    manager (see :func:`make_user_auth_manager`), needed for :meth:`saved_tracks`
+    and used for playlists when given. ``choice`` is the value of
+    ``TUNECRATE_SPOTIFY_SOURCE`` (``"auto"``, ``"api"`` or ``"web"``), which
+    decides what :meth:`suitable` takes (see the module docstring). ``proxy``
+    (a URL) and ``ca_bundle`` (a PEM file of extra certificate authorities)
+    shape the one requests session that every call shares
+    (:func:`tunecrate.core.net.requests_session`).
 
     Raises :class:`ConfigurationError` when a URL is not ``http(s)://host…``,
     and on the first request when credentials are missing. No request is made
@@ -123,7 +146,14 @@ class SpotifyApiSource:
         max_retries: int = 3,
         backoff_s: float = 0.3,
         user_auth_manager: SpotifyPKCE | None = None,
+        choice: str = "auto",
+        proxy: str | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
+        if choice not in SOURCE_CHOICES:
+            raise ConfigurationError(f"TUNECRATE_SPOTIFY_SOURCE must be one of {', '.join(SOURCE_CHOICES)}, "
+                                     f"not {choice!r}")
+        self._choice = choice
         self._client_id, self._client_secret = client_id, client_secret
         self._api_url = checked_url(api_url, "TUNECRATE_SPOTIFY_API_URL").rstrip("/") + "/"
         self._accounts_url = checked_url(accounts_url, "TUNECRATE_SPOTIFY_ACCOUNTS_URL").rstrip("/")
@@ -132,6 +162,7 @@ class SpotifyApiSource:
         self._backoff_s = backoff_s
         self._requests_timeout_s = requests_timeout_s
         self._user_auth = user_auth_manager
+        self._proxy, self._ca_bundle = proxy, ca_bundle
         self._session: requests.Session | None = None
         self._clients: tuple[spotipy.Spotify, spotipy.Spotify] | None = None
 
@@ -144,10 +175,12 @@ class SpotifyApiSource:
         if s.spotify_client_id and path.exists():
             user_auth = make_user_auth_manager(s.spotify_client_id, token_path=path,
                                                accounts_url=s.spotify_accounts_url,
-                                               redirect_uri=s.spotify_redirect_uri)
+                                               redirect_uri=s.spotify_redirect_uri,
+                                               requests_session=requests_session(settings.proxy, settings.ca_bundle))
         return cls(client_id=s.spotify_client_id, client_secret=s.spotify_client_secret,
                    api_url=s.spotify_api_url, accounts_url=s.spotify_accounts_url,
-                   max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth)
+                   max_retry_after_s=s.spotify_max_retry_after, user_auth_manager=user_auth,
+                   choice=s.spotify_source, proxy=settings.proxy, ca_bundle=settings.ca_bundle)
 
     @property
     def _sp(self) -> spotipy.Spotify:
@@ -172,9 +205,7 @@ class SpotifyApiSource:
         from spotipy.cache_handler import MemoryCacheHandler
         from spotipy.oauth2 import SpotifyClientCredentials
 
-        import requests
-
-        self._session = requests.Session()
+        self._session = requests_session(self._proxy, self._ca_bundle)
         credentials = SpotifyClientCredentials(
             self._client_id, self._client_secret, requests_session=self._session,
             requests_timeout=self._requests_timeout_s, cache_handler=MemoryCacheHandler(),
@@ -196,8 +227,14 @@ class SpotifyApiSource:
     # -- the Source protocol -----------------------------------------------------------
 
     def suitable(self, ref: Reference) -> bool:
-        """Spotify tracks, albums, playlists and Liked Songs."""
-        return ref.is_spotify and ref.kind in ("track", "album", "playlist", "likes")
+        """Liked Songs; Spotify tracks, albums and playlists as ``choice`` says (see the module docstring)."""
+        if not ref.is_spotify:
+            return False
+        if ref.kind == "likes":
+            return True
+        if ref.kind not in ("track", "album", "playlist") or self._choice == "web":
+            return False
+        return self._choice == "api" or bool(self._client_id and self._client_secret)
 
     def fetch(self, ref: Reference) -> TrackList:
         """The track list ``ref`` names (one request or a few; see the module docstring)."""
@@ -259,15 +296,21 @@ class SpotifyApiSource:
         ``GET /playlists/{id}``, whose embedded first page (under ``tracks`` or
         ``items``) is used when present, then ``GET /playlists/{id}/items``
         pages of 50 from the first entry not yet read, following ``next``: at
-        most 1 + ceil(N/50) requests. Entries that are null, local files,
-        episodes or unavailable are reported in ``skipped``. Raises
-        :class:`AuthError` on 403 (development-mode apps read only playlists
-        the user owns or collaborates on), :class:`NotFound` on 404.
+        most 1 + ceil(N/50) requests, with the user's login when there is one.
+        Entries that are null, local files, episodes or unavailable are
+        reported in ``skipped``. Raises :class:`SourceRefused` on 403
+        (development-mode apps read only playlists the user owns or
+        collaborates on) and on 404 for a Spotify-owned ``37i9…`` playlist,
+        :class:`NotFound` on other 404s, :class:`AuthError` when the login
+        lacks a scope.
         """
         pid = parse_spotify_ref(playlist_id, "playlist").id
         what = f"playlist {pid}"
-        meta = self._get(what, self._sp.playlist, pid, additional_types=_ENTRY_TYPES, forbidden=_PLAYLIST_403_HINT)
-        entries, skipped = self._parse_entries(self._playlist_items(what, pid, meta))
+        user = self._playlist_reader(what)
+        with _spotify_owned(pid):
+            meta = self._get(what, self._client_for(user).playlist, pid, additional_types=_ENTRY_TYPES,
+                             forbidden=_PLAYLIST_403_HINT, user=user)
+            entries, skipped = self._parse_entries(self._playlist_items(what, pid, meta, user))
         owner = meta.get("owner") or {}
         return TrackList(
             kind="playlist", id=pid, title=meta.get("name") or "", entries=entries, skipped=skipped,
@@ -283,7 +326,10 @@ class SpotifyApiSource:
         """
         pid = parse_spotify_ref(playlist_id, "playlist").id
         what = f"playlist {pid}"
-        meta = self._get(what, self._sp.playlist, pid, fields="snapshot_id", forbidden=_PLAYLIST_403_HINT)
+        user = self._playlist_reader(what)
+        with _spotify_owned(pid):
+            meta = self._get(what, self._client_for(user).playlist, pid, fields="snapshot_id",
+                             forbidden=_PLAYLIST_403_HINT, user=user)
         snapshot = meta.get("snapshot_id")
         if not isinstance(snapshot, str) or not snapshot:
             raise ServiceError(f"Spotify sent no snapshot id for {what}")
@@ -331,18 +377,40 @@ class SpotifyApiSource:
         if self._user_auth is None:
             raise AuthError(f"reading {what} needs a Spotify login: {_LOGIN_HINT}")
         cached = self._user_auth.cache_handler.get_cached_token()
+        lacking = missing_scopes(cached) if cached else []
+        if lacking:
+            raise AuthError(f"the Spotify login does not grant {', '.join(lacking)}, which tunecrate now asks "
+                            f"for: run `tunecrate login` again")
         if cached and not cached.get("refresh_token") and self._user_auth.is_token_expired(cached):
             raise AuthError(f"the Spotify login expired and cannot be renewed (no refresh token): {_LOGIN_HINT}")
         with self._translated(what, user=True):
             token_info = self._user_auth.validate_token(cached)
         if not token_info:
-            raise AuthError(f"no valid Spotify login for {what} (missing, expired or lacking "
-                            f"the {USER_SCOPE} scope): {_LOGIN_HINT}")
+            raise AuthError(f"no valid Spotify login for {what} (missing or expired): {_LOGIN_HINT}")
         self._user_sp.set_auth(token_info["access_token"])
+
+    def _playlist_reader(self, what: str) -> bool:
+        """Whether playlists are read with the user's login (there is one: it is made ready now).
+
+        A login that cannot be used (a scope lacking, expired for good, refused) raises
+        :class:`SourceRefused` with the same one-line message, so that a public
+        playlist is still read by the next source while the user is asked to
+        log in again.
+        """
+        if self._user_auth is None:
+            return False
+        try:
+            self._authorise_user(what)
+        except AuthError as exc:
+            raise SourceRefused(str(exc), exc.status) from exc
+        return True
+
+    def _client_for(self, user: bool) -> spotipy.Spotify:
+        return self._user_sp if user else self._sp
 
     # -- paging ------------------------------------------------------------------------
 
-    def _playlist_items(self, what: str, pid: str, meta: dict) -> Iterator[Any]:
+    def _playlist_items(self, what: str, pid: str, meta: dict, user: bool) -> Iterator[Any]:
         page = _embedded_page(meta)
         read = 0
         if page is not None:
@@ -353,9 +421,9 @@ class SpotifyApiSource:
             if not page.get("next") and not (isinstance(total, int) and total > read):
                 return
         # Not the embedded page's ``next``: it may name the retired /tracks endpoint or a limit over 50.
-        page = self._get(what, self._sp.playlist_items, pid, limit=_PAGE_SIZE, offset=read,
-                         additional_types=_ENTRY_TYPES, forbidden=_PLAYLIST_403_HINT)
-        yield from self._follow(what, page, forbidden=_PLAYLIST_403_HINT)
+        page = self._get(what, self._client_for(user).playlist_items, pid, limit=_PAGE_SIZE, offset=read,
+                         additional_types=_ENTRY_TYPES, forbidden=_PLAYLIST_403_HINT, user=user)
+        yield from self._follow(what, page, forbidden=_PLAYLIST_403_HINT, user=user)
 
     def _album_items(self, what: str, album: dict) -> Iterator[Any]:
         page = album.get("tracks")
@@ -490,6 +558,11 @@ class SpotifyApiSource:
         host = urlsplit(url).netloc
         if isinstance(exc, requests.exceptions.Timeout):
             reason = f"no answer within {self._requests_timeout_s:g} s"
+        elif untrusted_certificate(exc):
+            error = ServiceUnavailable(f"cannot reach Spotify at {host}: its TLS certificate is not trusted "
+                                       f"({TLS_HINT})")
+            error.transient = False  # retrying cannot help
+            return error
         else:
             found = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
             reason = found.group(0).strip() if found else type(exc).__name__
@@ -497,6 +570,19 @@ class SpotifyApiSource:
 
 
 # -- HTTP plumbing ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _spotify_owned(playlist_id: str) -> Iterator[None]:
+    """Turn the 404 of a Spotify-owned (``37i9…``) playlist into :class:`SourceRefused`: the Web API
+    answers it to every app since 27 November 2024, while the public web pages still show it."""
+    try:
+        yield
+    except NotFound as exc:
+        if not playlist_id.startswith(_SPOTIFY_OWNED_PREFIX):
+            raise
+        raise SourceRefused(f"Spotify's Web API answers 404 for Spotify-owned playlists such as {playlist_id} "
+                            "(every app since November 2024)", 404) from exc
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -4,8 +4,10 @@
 Spotify's Web API and accounts service (the ``spotify-api`` source and the
 login).
 
-Liked Songs need a user token (Authorization Code with PKCE, scope
-``user-library-read``). :func:`login` gets one and stores it in a JSON file,
+Liked Songs, and the playlists a user owns or collaborates on, need a user
+token (Authorization Code with PKCE, scopes :data:`USER_SCOPES`: a
+development-mode app reads the items of such playlists only with the user's
+token). :func:`login` gets one and stores it in a JSON file,
 by convention ``<data_root>/spotify-token.json`` (:data:`TOKEN_FILE_NAME`);
 :class:`~tunecrate.sources.spotify_api.SpotifySource` later reads it and
 refreshes it when expired, through
@@ -53,6 +55,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pydantic import field_validator
+
 from ..core.errors import AuthError, ConfigurationError, ServiceUnavailable, StorageError
 from ..core.settings import SettingsModel, setting
 from ..storage.atomic import SECRET_MODE, atomic_write
@@ -61,21 +65,35 @@ if TYPE_CHECKING:
     from spotipy.oauth2 import SpotifyPKCE
 
 __all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_URL", "DEFAULT_REDIRECT_URI", "TOKEN_FILE_NAME", "USER_SCOPE",
-           "PrivateTokenCache", "SpotifySettings", "checked_url", "login", "login_state", "logout",
-           "make_user_auth_manager", "token_path"]
+           "USER_SCOPES", "SOURCE_CHOICES", "PrivateTokenCache", "SpotifySettings", "checked_url", "login", "login_state", "logout",
+           "make_user_auth_manager", "missing_scopes", "token_path"]
 
 DEFAULT_API_URL = "https://api.spotify.com/v1/"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 #: Spotify accepts only 127.0.0.1 (not ``localhost``) in loopback redirect URIs.
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
-#: The scope a user login asks for: reading Liked Songs.
-USER_SCOPE = "user-library-read"
+#: The scopes a user login asks for: Liked Songs, and the private and collaborative playlists of the user.
+USER_SCOPES = ("user-library-read", "playlist-read-private", "playlist-read-collaborative")
+#: :data:`USER_SCOPES` as the space-separated string OAuth sends.
+USER_SCOPE = " ".join(USER_SCOPES)
 #: The token file's name inside the data root (``TUNECRATE_DATA_ROOT``).
 TOKEN_FILE_NAME = "spotify-token.json"
 
 
+#: Values of ``spotify_source`` (``TUNECRATE_SPOTIFY_SOURCE``): which Spotify source reads links.
+SOURCE_CHOICES = ("auto", "api", "web")
+
+
 class SpotifySettings(SettingsModel):
-    """How tunecrate reaches Spotify's Web API and accounts service."""
+    """How tunecrate reaches Spotify's Web API and accounts service, and which Spotify source reads links.
+
+    ``spotify_source`` is ``"auto"`` (the Web API when app credentials are
+    set, the public web pages otherwise or when the API refuses),
+    ``"api"`` or ``"web"``; see :mod:`tunecrate.sources.spotify_web`.
+    """
+
+    spotify_source: str = setting("auto", env="TUNECRATE_SPOTIFY_SOURCE",
+                                  help="which Spotify source reads links: auto, api (Web API) or web (public pages)")
 
     spotify_client_id: str | None = setting(None, env="SPOTIPY_CLIENT_ID", help="Spotify app client id")
     spotify_client_secret: str | None = setting(None, env="SPOTIPY_CLIENT_SECRET", help="Spotify app client secret")
@@ -86,6 +104,19 @@ class SpotifySettings(SettingsModel):
                                         help="accounts service (token, authorize)")
     spotify_max_retry_after: float = setting(60.0, env="TUNECRATE_SPOTIFY_MAX_RETRY_AFTER",
                                              help="longest 429 Retry-After waited for (s)")
+
+    @field_validator("spotify_source", mode="before")
+    @classmethod
+    def _source_choice(cls, value: object) -> str:
+        choice = str(value).strip().lower()
+        if choice not in SOURCE_CHOICES:
+            raise ValueError(f"must be one of {', '.join(SOURCE_CHOICES)}")
+        return choice
+
+    @property
+    def has_app_credentials(self) -> bool:
+        """Whether both the app's client id and secret are set."""
+        return bool(self.spotify_client_id and self.spotify_client_secret)
 
 
 def token_path(data_root: Path) -> Path:
@@ -110,6 +141,7 @@ def make_user_auth_manager(
     scope: str = USER_SCOPE,
     requests_timeout_s: float = 10.0,
     open_browser: bool = True,
+    requests_session: Any = None,
 ) -> SpotifyPKCE:
     """A spotipy PKCE auth manager whose token lives in the JSON file ``token_path``.
 
@@ -119,7 +151,9 @@ def make_user_auth_manager(
     (``SPOTIPY_REDIRECT_URI``; Spotify refuses ``localhost``). The token is
     kept by a :class:`PrivateTokenCache` (mode 0600, replaced atomically).
     Raises :class:`ConfigurationError` for a missing client id, a
-    ``localhost`` redirect URI or a bad ``accounts_url``.
+    ``localhost`` redirect URI or a bad ``accounts_url``. ``requests_session``
+    (a ``requests.Session``, e.g. with the library's proxy and CA bundle)
+    carries the token requests; ``None`` makes spotipy's own.
     """
     if not client_id:
         raise ConfigurationError("Spotify app credentials missing: set SPOTIPY_CLIENT_ID")
@@ -134,6 +168,7 @@ def make_user_auth_manager(
     manager = SpotifyPKCE(
         client_id=client_id, redirect_uri=redirect_uri, scope=scope, requests_timeout=requests_timeout_s,
         open_browser=open_browser, cache_handler=_private_token_cache_class()(token_path),
+        requests_session=requests_session if requests_session is not None else True,
     )
     manager.OAUTH_AUTHORIZE_URL = base + "/authorize"
     manager.OAUTH_TOKEN_URL = base + "/api/token"
@@ -242,6 +277,7 @@ def login(
     open_browser: bool = True,
     prompt: Callable[[str], str] | None = None,
     timeout_s: float = 300.0,
+    requests_session: Any = None,
 ) -> dict:
     """Log the user in to Spotify (PKCE) and store the token in ``token_path`` (mode 0600).
 
@@ -266,7 +302,7 @@ def login(
     :class:`StorageError` when the token file cannot be written.
     """
     manager = make_user_auth_manager(client_id, token_path=token_path, accounts_url=accounts_url,
-                                     redirect_uri=redirect_uri)
+                                     redirect_uri=redirect_uri, requests_session=requests_session)
     state = secrets.token_urlsafe(16)
     url = manager.get_authorize_url(state=state)
     split = urlsplit(redirect_uri)
@@ -296,19 +332,29 @@ def login_state(token_path: Path) -> dict:
     """What the stored login allows, read from ``token_path`` without any network request.
 
     Returns ``{"logged_in": bool, "expires_at": int | None, "scope": str | None,
-    "path": str}``. ``logged_in`` is true when there is a token whose scope
-    includes ``user-library-read`` and that is either unexpired or
-    refreshable (it has a refresh token; Spotify may still refuse it, which
-    shows at the next request). ``expires_at`` is the access token's expiry
+    "missing_scopes": list[str], "path": str}``. ``logged_in`` is true when
+    there is a token that grants every scope of :data:`USER_SCOPES` and that
+    is either unexpired or refreshable (it has a refresh token; Spotify may
+    still refuse it, which shows at the next request). ``missing_scopes``
+    lists the scopes of :data:`USER_SCOPES` the stored token lacks (a login
+    made by an older tunecrate); ``expires_at`` is the access token's expiry
     (epoch seconds). A missing or unreadable file counts as not logged in.
     """
     token = _TokenFile(token_path).get_cached_token()
     if token is None:
-        return {"logged_in": False, "expires_at": None, "scope": None, "path": str(token_path)}
+        return {"logged_in": False, "expires_at": None, "scope": None, "missing_scopes": [],
+                "path": str(token_path)}
     scope = token.get("scope") if isinstance(token.get("scope"), str) else None
     usable = bool(token.get("refresh_token")) or token["expires_at"] > time.time()
-    return {"logged_in": usable and USER_SCOPE in (scope or "").split(), "expires_at": token["expires_at"],
-            "scope": scope, "path": str(token_path)}
+    lacking = missing_scopes(token)
+    return {"logged_in": usable and not lacking, "expires_at": token["expires_at"], "scope": scope,
+            "missing_scopes": lacking, "path": str(token_path)}
+
+
+def missing_scopes(token: dict) -> list[str]:
+    """The scopes of :data:`USER_SCOPES` that the token dict ``token`` (as spotipy caches it) does not grant."""
+    granted = set(str(token.get("scope") or "").split())
+    return [scope for scope in USER_SCOPES if scope not in granted]
 
 
 # -- internals ----------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ from typing import Any
 
 from tunecrate.core.errors import StorageError
 
-__all__ = ["DEFAULT_MODE", "SECRET_MODE", "TMP_PREFIX", "TMP_SUFFIX", "append_line", "atomic_write",
-           "create_temp", "fsync_dir", "install", "read_lines", "write_bytes", "write_json"]
+__all__ = ["DEFAULT_MODE", "SECRET_MODE", "TMP_PREFIX", "TMP_SUFFIX", "append_line", "atomic_write", "create_temp",
+           "current_umask", "file_mode", "fsync_dir", "install", "read_lines", "write_bytes", "write_json"]
 
 #: Mode asked for new files; the umask takes its bits away.
 DEFAULT_MODE = 0o666
@@ -51,6 +51,26 @@ SECRET_MODE = 0o600
 #: Temporary files are ``.tunecrate-tmp-<hex>.part``, so that leftovers are recognisable.
 TMP_PREFIX = ".tunecrate-tmp-"
 TMP_SUFFIX = ".part"
+
+
+def current_umask() -> int:
+    """The process umask. Read from ``/proc/self/status`` where Linux offers it (changing the umask
+    to read it would race with other threads), else set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The permission bits a new file gets: :data:`DEFAULT_MODE` less the umask (``0o644`` under ``022``)."""
+    return DEFAULT_MODE & ~current_umask()
 
 
 def fsync_dir(path: Path) -> None:

@@ -7,6 +7,7 @@
       tmp/                                            work files; emptied at start
       playlists/<playlist_id>.json                    metadata + ordered track ids
       playlists/<playlist_id>.cover.jpg               the playlist's cover (JPEG or PNG)
+      decisions.json, decisions.log                   the user's pins and skips, and the journal of changes
 
 Every file reaches its final place only complete: it is written under
 ``tmp/`` (same filesystem) and moved into place by
@@ -39,6 +40,8 @@ class Layout:
         self.tracks_dir = self.root / "tracks"
         self.tmp_dir = self.root / "tmp"
         self.playlists_dir = self.root / "playlists"
+        self.decisions_path = self.root / "decisions.json"
+        self.decisions_journal_path = self.root / "decisions.log"
 
     def ensure(self) -> None:
         """Create the directories of the layout."""
@@ -90,6 +93,15 @@ class Layout:
         if self.tracks_dir.is_dir():
             yield from self.tracks_dir.glob(f"*/*{TRACK_SUFFIX}")
 
+    def iter_library_files(self) -> Iterator[Path]:
+        """Every file the library keeps (audio, playlist documents and covers, decisions), not ``tmp/``."""
+        yield from self.iter_track_files()
+        if self.playlists_dir.is_dir():
+            yield from (p for p in self.playlists_dir.iterdir() if p.is_file())
+        for path in (self.decisions_path, self.decisions_journal_path):
+            if path.is_file():
+                yield path
+
     # -- tmp ---------------------------------------------------------------------
 
     def tmp_file(self, suffix: str = "") -> Path:
@@ -113,8 +125,11 @@ class Layout:
         for p in removed:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
-            else:
+                continue
+            try:
                 p.unlink(missing_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot remove {p}: {exc.strerror or exc}") from exc
         return removed
 
     # -- atomic placement -------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 :data:`TARGETS` maps each target's name to its class (``module:Class``,
 imported on first use). A new target is one module implementing
-:class:`~tunecrate.targets.base.Target` plus one line here; see
-``docs/ARCHITECTURE.md``.
+:class:`~tunecrate.targets.base.Target` plus one line here; see the
+README's Architecture section.
 """
 
 from __future__ import annotations

@@ -1,0 +1,214 @@
+"""`tunecrate import`: account-data exports and Exportify CSVs into playlists and `likes`, offline."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from mutagen.id3 import ID3
+
+from standins.exports import (
+    EXPORTIFY_HEADER_DE, Row, account_export_files, episode_item, exportify_csv, local_item, playlist, track_item,
+    write_folder, write_zip,
+)
+from tunecrate.core.types import Candidate
+from tunecrate.demo.world import DEMO_SONGS
+from tunecrate.library.library import Library
+from tunecrate.sources.spotify_export import playlist_id
+
+
+def _rows(demo) -> list[Row]:
+    return [Row(track_id, title, artists) for track_id, (title, artists, _, _) in zip(demo.track_ids, DEMO_SONGS)]
+
+
+def _pin_all(cli, demo):
+    for track_id, url in demo.sources.items():
+        assert cli("match", "set", track_id, url).exit_code == 0
+
+
+def _db(roots):
+    return sqlite3.connect(roots["data_root"] / "tunecrate.sqlite3")
+
+
+def _order(cli, list_id):
+    return [t["track_id"] for t in json.loads(cli("playlist-local", list_id, "--json").stdout)["tracks"]]
+
+
+def _playlists(cli):
+    return {p["playlist_id"]: p for p in json.loads(cli("playlists", "--json").stdout)}
+
+
+def _track_file(roots, track_id):
+    return roots["storage_root"] / "tracks" / track_id[:2] / f"{track_id}.mp3"
+
+
+def _export(demo, order=(3, 0, 1), likes=(0, 1, 2, 4), twin=(5,)):
+    rows = _rows(demo)
+    items = [track_item(rows[i]) for i in order]
+    items[1:1] = [episode_item("A Podcast Episode"), local_item("My Own Recording")]
+    playlists = [playlist("Road Trip", items, "for the car"), playlist("Road Trip", [track_item(rows[i]) for i in twin])]
+    return account_export_files(playlists, [rows[i] for i in likes])
+
+
+def test_account_export_zip_imports_playlists_and_likes(cli, demo, roots, tmp_path):
+    _pin_all(cli, demo)
+    path = write_zip(tmp_path / "my_spotify_data.zip", _export(demo))
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.splitlines()[0] == f"import {path} (spotify-export): 3 list(s), 6 track(s), 2 skipped entries"
+    assert "skipped entry #2 'A Podcast Episode': a podcast episode" in out
+    assert "skipped entry #3 'My Own Recording': local" in out
+    assert "total: downloaded=6 present=0 unresolved=0 skipped=0 failed=0" in out
+
+    road, twin = playlist_id("Road Trip", 1), playlist_id("Road Trip", 2)
+    lists = _playlists(cli)
+    assert set(lists) == {road, twin, "likes"}
+    assert [lists[i]["title"] for i in (road, twin, "likes")] == ["Road Trip", "Road Trip", "Liked Songs"]
+    assert {p["source"] for p in lists.values()} == {"spotify-export"}
+    assert _order(cli, road) == [demo.track_ids[i] for i in (3, 0, 1)]
+    assert _order(cli, "likes") == [demo.track_ids[i] for i in (0, 1, 2, 4)]
+
+    # Tags come from the export row: title, the one artist it names, the album.
+    tags = ID3(_track_file(roots, demo.track_ids[1]))
+    assert tags["TIT2"].text == ["Localhost Blues"] and tags["TPE1"].text == ["The Loopbacks"]
+    assert tags["TALB"].text == ["Songs From 127.0.0.1"] and "TLEN" not in tags
+    assert tags["WOAS"].url == f"https://open.spotify.com/track/{demo.track_ids[1]}"
+    with _db(roots) as db:
+        missing = json.loads(db.execute("select missing from track where track_id = ?",
+                                        (demo.track_ids[1],)).fetchone()[0])
+    assert {"duration_ms", "artists", "isrc"} <= set(missing)
+    doc = json.loads((roots["storage_root"] / "playlists" / f"{road}.json").read_text())
+    assert doc["source"] == "spotify-export" and doc["description"] == "for the car"
+    assert [s["reason"] for s in doc["skipped"]] == ["episode", "local"]
+
+
+def test_second_import_of_a_changed_export_syncs_it(cli, demo, roots, world, tmp_path):
+    _pin_all(cli, demo)
+    first = write_folder(tmp_path / "old" / "Spotify Account Data", _export(demo))
+    assert cli("import", str(first.parent)).exit_code == 0
+    media = len(world.media.requests)
+
+    # Unchanged: nothing to do, nothing downloaded.
+    again = cli("import", str(first), "--json")
+    assert again.exit_code == 0
+    report = json.loads(again.stdout)
+    assert [item["up_to_date"] for item in report["lists"]] == [True, True, True]
+    assert len(world.media.requests) == media
+
+    # Road Trip: track 3 leaves (for likes), 0 and 1 swap, 2 comes in; likes lose track 4 and gain 3 and 5
+    # (5 is also the twin's, which is unchanged).
+    newer = write_folder(tmp_path / "new", _export(demo, order=(1, 0, 2), likes=(0, 1, 2, 3, 5)))
+    dry = cli("import", str(newer), "--dry-run")
+    assert dry.exit_code == 0 and "dry run: would download 0 track(s)" in dry.stdout
+    assert f"- Offline Forever ({demo.track_ids[3]}) from #1" in dry.stdout
+    plans = [item["plan"] for item in json.loads(cli("import", str(newer), "--dry-run", "--json").stdout)["lists"]]
+    assert [p["prune"] for p in plans] == [[], [], [demo.track_ids[4]]]  # track 3 stays: likes will list it
+    assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[i] for i in (3, 0, 1)]  # dry run changed nothing
+
+    result = cli("import", str(newer), "--json")
+    assert result.exit_code == 0, result.output
+    road, twin, likes = json.loads(result.stdout)["lists"]
+    assert (road["added"], road["removed"], road["moved"], road["kept"]) == (1, 1, 1, 2)
+    assert twin["up_to_date"] and (likes["added"], likes["removed"]) == (2, 1)
+    assert road["pruned"] == [] and likes["pruned"] == [demo.track_ids[4]]
+    assert set(_playlists(cli)) == {playlist_id("Road Trip", 1), playlist_id("Road Trip", 2), "likes"}
+    assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[i] for i in (1, 0, 2)]
+    assert _order(cli, "likes") == [demo.track_ids[i] for i in (0, 1, 2, 3, 5)]
+    assert not _track_file(roots, demo.track_ids[4]).exists()
+    assert _track_file(roots, demo.track_ids[3]).exists()  # moved from Road Trip to likes in the same import
+    assert len(world.media.requests) == media  # every track it keeps was already there
+
+
+def test_exportify_csvs_in_english_and_german_import_into_a_playlist_and_likes(cli, demo, roots, world, tmp_path):
+    _pin_all(cli, demo)
+    rows = [Row(r.track_id, r.title, r.artists, duration_ms=seconds * 1000, isrc=f"QZDAA26{n:05d}",
+                cover_url=world.cover("csv-cover", "0x202020"))
+            for n, (r, (_, _, seconds, _)) in enumerate(zip(_rows(demo), DEMO_SONGS), 1)]
+    folder = tmp_path / "exportify"
+    folder.mkdir()
+    (folder / "road_trip.csv").write_text(exportify_csv([rows[4], rows[1]]), encoding="utf-8")
+    (folder / "liked.csv").write_text(exportify_csv(rows[2:4], EXPORTIFY_HEADER_DE), encoding="utf-8")
+    result = cli("import", str(folder))
+    assert result.exit_code == 0, result.output
+    lists = _playlists(cli)
+    assert len(lists) == 2 and lists["likes"]["source"] == "exportify"
+    (road,) = [p for p in lists.values() if p["kind"] == "playlist"]
+    assert road["title"] == "road trip" and road["playlist_id"].startswith("exportify-")
+    assert _order(cli, "likes") == [demo.track_ids[2], demo.track_ids[3]]
+    # An Exportify row names every artist, the duration, the ISRC and the cover.
+    tags = ID3(_track_file(roots, demo.track_ids[4]))
+    assert tags["TPE1"].text == ["Ada Byte", "Ümlaut"] and tags["TSRC"].text == ["QZDAA2600005"]
+    assert tags["TLEN"].text == ["11000"] and tags.getall("APIC")
+
+
+def test_syncing_an_imported_list_says_to_import_a_newer_export(cli, demo, tmp_path):
+    path = write_zip(tmp_path / "e.zip", _export(demo))
+    assert cli("import", str(path)).exit_code == 0
+    for target in ("likes", playlist_id("Road Trip")):
+        result = cli("sync", target)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+        assert "account-data export" in result.stderr and "tunecrate import PATH" in result.stderr
+    every = cli("sync", "--all", "--json")
+    assert every.exit_code == 0
+    reports = json.loads(every.stdout)
+    assert len(reports) == 3 and all("tunecrate import PATH" in r["warnings"][0] for r in reports)
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("broken.zip", None, "no file or folder"),
+    ("notes.txt", b"hello", "is neither a Spotify account-data export"),
+    ("e.zip", {"Playlist1.json": b'{"playlists": [{"name": "A", "items": ['}, "is not valid JSON"),
+    ("damaged.zip", b"PK\x03\x04 not really a zip", "is neither"),
+    ("mine.csv", b'"Title","Artist"\n"Song","Band"\n', "missing the columns Track URI, Track Name, Artist Name(s)"),
+])
+def test_a_malformed_or_unknown_file_gives_one_line_and_changes_nothing(cli, tmp_path, name, content, message):
+    path = tmp_path / name
+    if isinstance(content, dict):
+        write_zip(path, content)
+    elif content is not None:
+        path.write_bytes(content)
+    result = cli("import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
+    assert json.loads(cli("playlists", "--json").stdout) == []
+
+
+class _Provider:
+    """Searches as YouTube Music would for an export row: the official video (longer: an intro), the album
+    song, and another artist's song of that name. The song carries the demo's audio."""
+
+    name = "ytmusic"
+
+    def __init__(self, demo):
+        self.demo, self.queries = demo, []
+
+    def search(self, track):
+        self.queries.append(track)
+        url = self.demo.sources[track.track_id]
+        return [Candidate("https://www.youtube.com/watch?v=video", f"{track.artist} - {track.title} (Official Video)",
+                          track.artist, 95_000, "youtube", verified=True),
+                Candidate(url, track.title, f"{track.artist}, Guest Star", 12_000, "ytmusic", verified=True),
+                Candidate("https://music.youtube.com/watch?v=other", track.title, "Somebody Else", 12_000,
+                          "ytmusic", verified=True)]
+
+
+def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(settings, demo, tmp_path):
+    rows = _rows(demo)
+    path = write_folder(tmp_path / "e", account_export_files([], [rows[0]]))
+    provider = _Provider(demo)
+    with Library(settings, providers=[provider]) as lib:
+        report = lib.import_file(path)
+        (likes,) = report.lists
+        assert likes.counts["downloaded"] == 1 and report.ok
+        (row,) = lib.tracks()
+        assert row.source_url == demo.sources[rows[0].track_id] and row.source_provider == "ytmusic"
+        shown = lib.match_show(rows[0].track_id)
+    (query,) = provider.queries
+    assert not query.knows("duration_ms") and query.artists == ("The Loopbacks",)
+    best = shown.candidates[0]
+    assert best.chosen and "duration" not in best.components and "duration unknown" in best.why
+    assert best.duration_delta_s is None and shown.missing and "duration_ms" in shown.missing
