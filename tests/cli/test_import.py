@@ -59,7 +59,7 @@ def test_account_export_zip_imports_playlists_and_likes(cli, demo, roots, tmp_pa
     out = result.stdout
     assert out.splitlines()[0] == f"import {path} (spotify-export): 3 list(s), 6 track(s), 2 skipped entries"
     assert "skipped entry #2 'A Podcast Episode': a podcast episode" in out
-    assert "skipped entry #3 'My Own Recording': local" in out
+    assert "skipped entry #3 'My Own Recording': a local file" in out
     assert "total: downloaded=6 present=0 unresolved=0 skipped=0 failed=0" in out
 
     road, twin = playlist_id("Road Trip", 1), playlist_id("Road Trip", 2)
