@@ -57,7 +57,8 @@ _warming_lock = threading.Lock()
 
 
 def warm_up() -> None:
-    """Import yt-dlp in a background thread, once per process, so that the first download does not wait for it.
+    """Import yt-dlp (and httpx, for the covers) in a background thread, once per process, so that the
+    first download does not wait for it.
 
     yt-dlp takes about 0.2 s of CPU to import and set up; a load calls this
     before it reads its list from the metadata source, whose network round
@@ -75,6 +76,8 @@ def _import_yt_dlp() -> None:
     try:
         import yt_dlp.extractor.generic  # noqa: F401  (the extractor of direct media URLs)
         from yt_dlp import YoutubeDL  # noqa: F401
+
+        import httpx  # noqa: F401  (the covers, fetched after the first encode)
     except Exception:  # noqa: BLE001  (reported by the download that needs it)
         pass
 

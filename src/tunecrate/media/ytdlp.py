@@ -381,13 +381,36 @@ def _youtube_dl_class() -> type:
             def build_request_director(self, handlers, preferences=None):
                 director = super().build_request_director(handlers, preferences)
                 bundle = getattr(self, "_tunecrate_ca_bundle", None)
-                if bundle:
-                    for handler in director.handlers.values():
-                        handler._make_sslcontext = _trusting(handler._make_sslcontext, bundle)
+                for handler in director.handlers.values():
+                    make = _trusting(handler._make_sslcontext, bundle) if bundle else handler._make_sslcontext
+                    handler._make_sslcontext = _shared(make, handler, bundle)
                 return director
 
         _CLASS = TunecrateYoutubeDL
         return _CLASS
+
+
+_CONTEXTS: dict[tuple, Any] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def _shared(make_context, handler: Any, bundle: Path | None):
+    """Wrap a request handler's context factory so that handlers with the same TLS settings share one
+    context: loading the certificate stores costs about 0.1 s of CPU, and every ``YoutubeDL`` (one per
+    download thread) has its own handlers. An ``SSLContext`` may serve several threads at once."""
+
+    def make(*args: Any, **kwargs: Any):
+        key = (type(handler).__name__, getattr(handler, "verify", None), getattr(handler, "legacy_ssl_support", None),
+               getattr(handler, "prefer_system_certs", None),
+               tuple(sorted((getattr(handler, "_client_cert", None) or {}).items())), bundle, args,
+               tuple(sorted(kwargs.items())))
+        with _CONTEXTS_LOCK:
+            context = _CONTEXTS.get(key)
+            if context is None:
+                context = _CONTEXTS[key] = make_context(*args, **kwargs)
+            return context
+
+    return make
 
 
 def _trusting(make_context, bundle: Path):
