@@ -33,7 +33,8 @@ names another venue or remixer, loses points. Softer differences (acoustic,
 demo, a cappella, extended, clean against explicit, another language, a
 re-recording such as "Taylor's Version") are penalties in ``version``. A
 guest artist the track does not credit (``"Song (feat. X)"``) lowers
-``artist``: it is another version of the song.
+``artist``: it is another version of the song. A guest the track's own title
+names counts as credited.
 
 Titles are compared after :func:`normalize_title`, which removes feature
 credits, remaster and edition tags and video noise, so that
@@ -758,6 +759,12 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
     track_artists = [_artist_names(a) for a in track.artists]
+    # A guest the track's own title credits ("Song (feat. X)" tagged with the main artist only, as media
+    # servers and files often are) is one of its artists, not another version's.
+    for m in _FEAT_NAMES.finditer(_fold(track.title)):
+        for name in _ARTIST_SPLIT.split(m.group(1) or m.group(2)):
+            if _words(name) and not _is_credited(_words(name), track_artists):
+                track_artists.append(_artist_names(name))
     artist_words = sorted({s for names in track_artists for s in names}, key=len, reverse=True)
 
     cand_parts = _parse(candidate.title)
