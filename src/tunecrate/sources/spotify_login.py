@@ -5,7 +5,8 @@ Spotify's Web API and accounts service (the ``spotify-api`` source and the
 login).
 
 Liked Songs need a user token (Authorization Code with PKCE, scope
-``user-library-read``). :func:`login` gets one and stores it in a JSON file,
+``user-library-read``); adding songs to the user's playlists (a transfer) needs
+``playlist-modify-public`` and ``playlist-modify-private``, which a login asks for too. :func:`login` gets one and stores it in a JSON file,
 by convention ``<data_root>/spotify-token.json`` (:data:`TOKEN_FILE_NAME`);
 :class:`~tunecrate.sources.spotify_api.SpotifySource` later reads it and
 refreshes it when expired, through
@@ -60,7 +61,8 @@ from ..storage.atomic import SECRET_MODE, atomic_write
 if TYPE_CHECKING:
     from spotipy.oauth2 import SpotifyPKCE
 
-__all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_URL", "DEFAULT_REDIRECT_URI", "TOKEN_FILE_NAME", "USER_SCOPE",
+__all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_URL", "DEFAULT_REDIRECT_URI", "LOGIN_SCOPE", "TOKEN_FILE_NAME",
+           "USER_SCOPE", "WRITE_SCOPE",
            "PrivateTokenCache", "SpotifySettings", "checked_url", "login", "login_state", "logout",
            "make_user_auth_manager", "token_path"]
 
@@ -68,8 +70,12 @@ DEFAULT_API_URL = "https://api.spotify.com/v1/"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 #: Spotify accepts only 127.0.0.1 (not ``localhost``) in loopback redirect URIs.
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
-#: The scope a user login asks for: reading Liked Songs.
+#: The scope reading Liked Songs needs.
 USER_SCOPE = "user-library-read"
+#: The scopes adding to the user's playlists needs (a transfer into ``spotify:<playlist>``).
+WRITE_SCOPE = "playlist-modify-public playlist-modify-private"
+#: What a login asks for: both.
+LOGIN_SCOPE = f"{USER_SCOPE} {WRITE_SCOPE}"
 #: The token file's name inside the data root (``TUNECRATE_DATA_ROOT``).
 TOKEN_FILE_NAME = "spotify-token.json"
 
@@ -266,7 +272,7 @@ def login(
     :class:`StorageError` when the token file cannot be written.
     """
     manager = make_user_auth_manager(client_id, token_path=token_path, accounts_url=accounts_url,
-                                     redirect_uri=redirect_uri)
+                                     redirect_uri=redirect_uri, scope=LOGIN_SCOPE)
     state = secrets.token_urlsafe(16)
     url = manager.get_authorize_url(state=state)
     split = urlsplit(redirect_uri)
