@@ -28,6 +28,9 @@ __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
 #: Source name → ``"module:Class"``, in the order they are tried.
 SOURCES: dict[str, str] = {
     "spotify-api": "tunecrate.sources.spotify_api:SpotifyApiSource",
+    "plex": "tunecrate.targets.plex:PlexSource",
+    "subsonic": "tunecrate.targets.subsonic:SubsonicSource",
+    "m3u": "tunecrate.targets.m3u8:M3USource",
 }
 
 
