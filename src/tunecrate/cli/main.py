@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunecrate.cli import commands, export_commands, review_commands, smart  # noqa: F401  (they register)
+from tunecrate.cli import commands, export_commands, push_commands, review_commands, smart  # noqa: F401  (they register)
 from tunecrate.cli.base import app
 
 __all__ = ["app", "main"]
