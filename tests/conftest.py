@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from standins.media import FaultyMediaServer
+from standins.plex import FaultyPlex
 from standins.spotify import FaultySpotify
+from standins.subsonic import FakeSubsonic
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import StandIns, build_demo_catalogue
@@ -57,6 +59,20 @@ def settings(world, roots) -> Settings:
 def library(settings):
     with Library(settings) as lib:
         yield lib
+
+
+@pytest.fixture
+def plex():
+    """A running Plex stand-in (no sections yet)."""
+    with FaultyPlex(scan_delay_s=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def subsonic():
+    """A running Subsonic stand-in (user ``demo``, password ``sesame``; no songs yet)."""
+    with FakeSubsonic() as server:
+        yield server
 
 
 class Cli:

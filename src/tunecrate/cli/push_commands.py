@@ -155,23 +155,27 @@ def push(
 # -- transfer ---------------------------------------------------------------------------------------
 
 
-def print_transfer(transfer, report, settled=None) -> None:
-    """A transfer's steps for people: the diff, each song only on FROM, and what was written."""
-    out = _console()
+def print_diff(transfer, out) -> None:
+    """Step 1 of a transfer: the two sides and what each has."""
     plan = transfer.plan
     where = f"{len(plan.playlist.entries)} items" if plan.playlist is not None else "new"
     out.print(f"{transfer.source} ({transfer.tracks.title!r}, {len(transfer.tracks.entries)} entries) → "
               f"{transfer.dest} ({where})", markup=False)
     out.print(f"step 1: on both {len(transfer.on_both)}, only on FROM {len(transfer.only_on_from)}, "
               f"only on TO {len(transfer.only_on_to)}", markup=False)
+
+
+def print_outcome(transfer, report, out) -> None:
+    """Step 3 of a transfer (or, for a dry run, what it would write)."""
+    plan = transfer.plan
     if report is None:
         out.print("dry run: nothing will be written", markup=False)
         _print_entries(out, plan, only_new=True)
         out.print(_operations_line(plan), markup=False)
     else:
-        written = report.added
-        out.print(f"step 3: written {written} (writes={report.writes}), skipped {report.skipped} (don't sync), "
-                  f"not found {len(report.missing)}, waiting for review {len(report.review)}", markup=False)
+        out.print(f"step 3: written {report.added} (writes={report.writes}), skipped {report.skipped} "
+                  f"(don't sync), not found {len(report.missing)}, waiting for review {len(report.review)}",
+                  markup=False)
         for e in report.missing:
             out.print(f"  not found: {_label(e)}", markup=False)
         if report.review:
@@ -209,17 +213,21 @@ def transfer(
     with open_library() as lib:
         with _Progress() as progress:
             plan = lib.plan_transfer(source, dest, progress=progress)
+        out = _console(stderr=as_json)
         if dry_run:
             lib.close_transfer(plan)
             if as_json:
                 print_json({"plan": plan, "outcome": None})
             else:
-                print_transfer(plan, None)
+                print_diff(plan, out)
+                print_outcome(plan, None, out)
             return
         settled = None
         try:
+            if not as_json:
+                print_diff(plan, out)
             if not yes:
-                settled = settle_transfer(plan, _console(stderr=as_json))
+                settled = settle_transfer(plan, out)
         except BaseException:
             lib.close_transfer(plan)
             raise
@@ -228,4 +236,4 @@ def transfer(
     if as_json:
         print_json({"plan": plan, "outcome": report, "asked": settled})
     else:
-        print_transfer(plan, report, settled)
+        print_outcome(plan, report, out)

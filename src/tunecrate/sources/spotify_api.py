@@ -634,6 +634,8 @@ def _track_info(obj: dict, album: dict | None = None) -> TrackInfo:
 
 #: Track URIs per ``POST /playlists/{id}/items``.
 _ADD_BATCH = 100
+#: Brackets and dash-separated tails of a title ("Song (feat. X) - Remastered"), left out of a search.
+_QUALIFIERS = re.compile(r"\s*[(\[].*?[)\]]|\s+-\s+.*$")
 
 
 def _remote(track: TrackInfo) -> RemoteTrack:
@@ -678,7 +680,7 @@ class SpotifyService:
         if track.isrc:
             found.update((t.track_id, _remote(t)) for t in self.source.search_tracks(f"isrc:{track.isrc}"))
         if not found:
-            title = track.title.replace('"', " ")
+            title = (_QUALIFIERS.sub("", track.title).strip() or track.title).replace('"', " ")
             query = f'track:"{title}"' + (f' artist:"{track.artists[0]}"' if track.artists else "")
             found.update((t.track_id, _remote(t)) for t in self.source.search_tracks(query))
         return list(found.values())

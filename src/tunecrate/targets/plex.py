@@ -422,12 +422,17 @@ class PlexService:
         if playlist.smart:
             raise ConfigurationError(f"the Plex playlist {title!r} is a smart playlist, which tunecrate cannot "
                                      "change; choose another name with --name")
+        return RemotePlaylist(str(playlist.ratingKey), playlist.title or title,
+                              self._entries(str(playlist.ratingKey), title))
+
+    def _entries(self, playlist_id: str, title: str) -> tuple[tuple[str, RemoteTrack], ...]:
+        """``(playlistItemID, track)`` of a playlist, :data:`ITEMS_PAGE` a request."""
         entries = []
-        for elem in self.conn.pages(f"the items of playlist {title!r}", f"/playlists/{playlist.ratingKey}/items",
+        for elem in self.conn.pages(f"the items of playlist {title!r}", f"/playlists/{playlist_id}/items",
                                     ITEMS_PAGE):
             if elem.get("playlistItemID") and elem.get("ratingKey"):
                 entries.append((elem.get("playlistItemID"), _track(elem)))
-        return RemotePlaylist(str(playlist.ratingKey), playlist.title or title, tuple(entries))
+        return tuple(entries)
 
     def exact_matches(self, tracks: Sequence[TrackInfo], library: LibraryFiles) -> dict[str, RemoteTrack]:
         """Entries whose file Plex holds: :attr:`mirror_files` (track id → a file a mirror placed), the
@@ -517,8 +522,7 @@ class PlexService:
         needed = {i for i in changes.moves} | {i - 1 for i in changes.moves if i}
         if any(slots[i] is None for i in needed):
             known = {e for e, _ in entries}
-            fresh = self.find_playlist(title)
-            new = iter(e for e, _ in (fresh.entries if fresh else ()) if e not in known)
+            new = iter(e for e, _ in self._entries(pid, title) if e not in known)
             slots = [entry_id if entry_id is not None else next(new, None) for entry_id in slots]
         for n, i in enumerate(changes.moves):
             after = joinArgs({"after": slots[i - 1]}) if i else ""
