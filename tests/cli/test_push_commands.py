@@ -119,3 +119,11 @@ def test_review_target_in_a_terminal(cli, loaded, plex):
     assert ("Ada Byte", "127 Bpm") in plex.playlist_titles()["tunecrate demo mix"]
     result = cli("review", "--target", "plex")
     assert result.exit_code == 1 and "--target plex --json" in result.stderr
+
+
+def test_demo_with_plex_pushes_the_playlist_end_to_end(cli):
+    result = _ok(cli("demo", "--plex"))
+    out = result.stdout + result.stderr
+    assert "created playlist" in out and "matched=6 review=0 missing=0" in out
+    assert "Plex playlist 'tunecrate demo mix':" in out
+    assert out.index("1. The Loopbacks - Offline Forever") < out.index("6. Ada Byte - 127 Bpm")

@@ -332,6 +332,7 @@ def logout() -> None:
 @app.command()
 def demo(
     keep_serving: bool = typer.Option(False, "--serve", help="Keep the stand-in servers running until Ctrl-C."),
+    plex: bool = typer.Option(False, "--plex", help="Then push the playlist into a Plex stand-in (mirror, scan, match)."),
 ) -> None:
     """Run the main job offline: loopback Spotify and media stand-ins, then mirror the demo playlist.
 
@@ -345,7 +346,7 @@ def demo(
     from tunecrate.library.library import Library
 
     console = err_console()
-    with demo_world(storage_root=state.storage, data_root=state.data) as world:
+    with demo_world(storage_root=state.storage, data_root=state.data, plex=plex) as world:
         console.print(f"Spotify stand-in at {world.world.spotify.api_url}, media at {world.world.media.base_url}")
         with Library(world.settings) as lib:
             pinned = world.pin_sources(lib)
@@ -360,6 +361,10 @@ def demo(
             for item in doc.tracks:
                 if item.path:
                     console.print(f"  {item.path}", markup=False, highlight=False)
+            if plex:
+                from tunecrate.cli.push_commands import demo_push
+
+                demo_push(world, lib, console)
         if keep_serving:
             console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell:")
             for name, value in world.environment().items():

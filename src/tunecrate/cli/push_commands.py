@@ -152,6 +152,20 @@ def push(
         print_push(result)
 
 
+def demo_push(demo, lib, console) -> None:
+    """``tunecrate demo --plex``: push the demo playlist into the Plex stand-in, mirroring its files into
+    the folder Plex watches, then show the result and the Plex playlist."""
+    console.print(f"Plex stand-in at {demo.plex.base_url}; its music section watches {demo.plex_folder} "
+                  "(PLEX_PATH_MAP maps it to /data/music)", markup=False, highlight=False)
+    with _Progress() as progress:
+        result = lib.push(demo.catalogue.playlist_id, "plex", mirror=demo.plex_folder / "tunecrate", progress=progress)
+    print_push(result)
+    for title, items in demo.plex.playlist_titles().items():
+        console.print(f"Plex playlist {title!r}:", markup=False, highlight=False)
+        for n, (artist, name) in enumerate(items, 1):
+            console.print(f"  {n}. {artist} - {name}", markup=False, highlight=False)
+
+
 # -- transfer ---------------------------------------------------------------------------------------
 
 
