@@ -49,6 +49,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -158,6 +159,12 @@ _TRANSLATE = str.maketrans(
 )
 
 
+#: Strings whose normalised forms are kept: matching a playlist scores each track against several
+#: candidates, and a candidate (a media server's track) against several tracks.
+_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=_CACHE)
 def _fold(text: str) -> str:
     """NFKC, casefold, strip accents from Latin letters, unify dashes, quotes, brackets.
 
@@ -173,6 +180,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept)).translate(_TRANSLATE)
 
 
+@lru_cache(maxsize=_CACHE)
 def _words(folded: str) -> str:
     """Turn folded text into space-separated word tokens (``"Don't"`` → ``"dont"``).
 
@@ -261,6 +269,7 @@ class _Part:
     quoted: tuple[str, ...]
 
 
+@lru_cache(maxsize=_CACHE)
 def _parse(title: str) -> tuple[_Part, ...]:
     """Split a title into its dash-separated parts, without credits and noise.
 
@@ -304,6 +313,7 @@ def _parse(title: str) -> tuple[_Part, ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=_CACHE)
 def normalize_title(title: str) -> str:
     """Reduce a track or video title to comparable words.
 
@@ -418,7 +428,12 @@ _ALBUM_TAGS = frozenset({"live", "acoustic"})
 
 
 def _tag_hits(words: str) -> Counter[str]:
-    """How many times each version tag is named in ``words`` (a :func:`_words` string)."""
+    """How many times each version tag is named in ``words`` (a :func:`_words` string); a fresh Counter."""
+    return Counter(_tag_counts(words))
+
+
+@lru_cache(maxsize=_CACHE)
+def _tag_counts(words: str) -> dict[str, int]:
     hits: Counter[str] = Counter()
     for tag, pattern in _VERSION_PATTERNS.items():
         count = sum(1 for _ in pattern.finditer(words))
@@ -429,7 +444,7 @@ def _tag_hits(words: str) -> Counter[str]:
             hits["remix"] += 1
     for m in _LANGUAGE.finditer(words):
         hits[f"{m.group(1)} version"] += 1
-    return hits
+    return dict(hits)
 
 
 def version_tags(text: str) -> frozenset[str]:
@@ -517,6 +532,13 @@ _CREDITING_PROVIDERS = frozenset({"ytmusic", "local"})
 
 
 def _artist_names(raw: str) -> list[str]:
+    """Word strings under which ``raw`` (an artist or a channel) may appear (a fresh list; see
+    :func:`_artist_forms`)."""
+    return list(_artist_forms(raw))
+
+
+@lru_cache(maxsize=_CACHE)
+def _artist_forms(raw: str) -> tuple[str, ...]:
     """Word strings under which ``raw`` (an artist or a channel) may appear.
 
     Includes the whole name, the name without channel affixes (``VEVO``,
@@ -544,7 +566,7 @@ def _artist_names(raw: str) -> list[str]:
             forms.add(words)
             if words.startswith("the "):
                 forms.add(words[4:])
-    return sorted(forms)
+    return tuple(sorted(forms))
 
 
 def _name_similarity(track_name: str, cand_name: str) -> float:

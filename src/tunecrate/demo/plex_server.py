@@ -123,6 +123,8 @@ class FakePlex(LoopbackServer):
         self.sections: dict[int, PlexSection] = {}
         self.tracks: dict[int, PlexTrack] = {}
         self.playlists: dict[int, PlexPlaylist] = {}
+        self._order: list[PlexTrack] = []
+        self._order_key: tuple | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -183,6 +185,7 @@ class FakePlex(LoopbackServer):
         """Remove a track from its section and from every playlist (as emptying Plex's trash does)."""
         with self._lock:
             del self.tracks[rating_key]
+            self._tick()
             for playlist in self.playlists.values():
                 playlist.items = [(i, rk) for i, rk in playlist.items if rk != rating_key]
 
@@ -352,19 +355,29 @@ class FakePlex(LoopbackServer):
                        leafCount=str(len(p.items)), duration=str(duration), addedAt=str(p.added_at),
                        updatedAt=str(p.updated_at))
 
-    def _page(self, container: Element, children: list[Element], query: dict[str, str],
+    def _page(self, container: Element, items: list, build, query: dict[str, str],
               headers: dict[str, str]) -> _Response:
+        """One page of ``items`` (``X-Plex-Container-Start``/``-Size``), each made an element by ``build``."""
         start = _num(headers.get("x-plex-container-start") or query.get("X-Plex-Container-Start") or "0")
         size_text = headers.get("x-plex-container-size") or query.get("X-Plex-Container-Size")
-        size = len(children) if size_text is None else _num(size_text)
+        size = len(items) if size_text is None else _num(size_text)
         if start is None or size is None or start < 0 or size < 0:
             return _status(400)
-        page = children[start:start + size]
+        page = items[start:start + size]
         container.set("size", str(len(page)))
-        container.set("totalSize", str(len(children)))
+        container.set("totalSize", str(len(items)))
         container.set("offset", str(start))
-        container.extend(page)
+        container.extend(build(item) for item in page)
         return _xml(container)
+
+    def _listing(self, section: PlexSection) -> list[PlexTrack]:
+        """The section's tracks in listing order (by album artist, album), kept until the next change."""
+        key = (section.key, self._clock, len(self.tracks))
+        if self._order_key != key:
+            self._order = sorted((t for t in self.tracks.values() if t.section == section.key),
+                                 key=lambda t: (t.album_artist.casefold(), t.album.casefold(), t.rating_key))
+            self._order_key = key
+        return self._order
 
     def _all(self, key: str, query: dict[str, str], headers: dict[str, str]) -> _Response:
         section = self.sections.get(_num(key))
@@ -372,8 +385,7 @@ class FakePlex(LoopbackServer):
             return _status(404)
         if query.get("type") != "10":
             return _status(400)
-        tracks = sorted((t for t in self.tracks.values() if t.section == section.key),
-                        key=lambda t: (t.album_artist.casefold(), t.album.casefold(), t.rating_key))
+        tracks = self._listing(section)
         since = query.get("updatedAt>>")
         if since is not None:
             threshold = _num(since)
@@ -384,7 +396,7 @@ class FakePlex(LoopbackServer):
                             librarySectionID=str(section.key), librarySectionTitle=section.title,
                             librarySectionUUID=section.uuid, mediaTagPrefix="/system/bundle/media/flags/",
                             title1=section.title, title2="All Tracks", viewGroup="track")
-        return self._page(container, [self._track(t) for t in tracks], query, headers)
+        return self._page(container, tracks, self._track, query, headers)
 
     def _playlists(self, query: dict[str, str]) -> _Response:
         found = [p for p in self.playlists.values()
@@ -424,8 +436,8 @@ class FakePlex(LoopbackServer):
         container = Element("MediaContainer", composite=f"/playlists/{playlist.rating_key}/composite/1",
                             duration="0", leafCount=str(len(playlist.items)), playlistType="audio",
                             ratingKey=str(playlist.rating_key), smart="0", title=playlist.title)
-        items = [self._track(self.tracks[rk], item) for item, rk in playlist.items]
-        return self._page(container, items, query, headers)
+        return self._page(container, playlist.items, lambda entry: self._track(self.tracks[entry[1]], entry[0]),
+                          query, headers)
 
     def _add(self, key: str, query: dict[str, str]) -> _Response:
         playlist = self.playlists.get(_num(key))
