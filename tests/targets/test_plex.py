@@ -248,3 +248,21 @@ def test_push_mirror_places_the_files_scans_and_matches_by_path(downloaded, plex
     plex.clear_requests()
     again = lib.push(demo.playlist_id, "plex")
     assert [e.how for e in again.plan.entries] == ["path"] * 6 and writes(plex) == []
+
+
+def test_plex_watching_the_library_itself_matches_by_path(settings, plex, demo, world, roots):
+    """Plex's section is the library's own tracks/ folder (seen as /tunecrate/tracks): the files are
+    matched exactly, however Plex titles them."""
+    tracks = roots["storage_root"] / "tracks"
+    section = plex.add_section("Music", "/tunecrate/tracks")
+    with Library(settings.with_overrides(plex_url=plex.base_url, plex_token=plex.token,
+                                         plex_path_map=f"{tracks}=/tunecrate/tracks")) as lib:
+        for n, track_id in enumerate(demo.track_ids):
+            lib.match_set(track_id, world.audio(f"short-{n}", 1, 300 + 50 * n))
+        lib.load_playlist(demo.playlist_url)
+        keys = {track_id: plex.add_track(section, f"Track {n:02d}", "Unknown Artist", "Unknown Album", 1_000,
+                                         f"/tunecrate/tracks/{track_id[:2]}/{track_id}.mp3")
+                for n, track_id in enumerate(demo.track_ids)}
+        result = lib.push(demo.playlist_id, "plex")
+    assert [e.how for e in result.plan.entries] == ["path"] * 6
+    assert plex.playlist_keys("tunecrate demo mix") == [keys[demo.track_ids[i]] for i in (3, 0, 5, 1, 4, 2)]

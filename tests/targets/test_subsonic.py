@@ -111,3 +111,16 @@ def test_review_band_on_subsonic_is_remembered(lib, subsonic, songs, demo):
     lib.push(demo.playlist_id, "subsonic")
     assert ("Sine Wave Club", "夜のサイン波") in subsonic.playlist_songs(TITLE)
     assert lib.target_review_queue("subsonic") == [] and lib.target_review_queue("plex") == []
+
+
+def test_a_subsonic_playlist_is_a_transfer_source(lib, subsonic, songs, demo, plex, tmp_path):
+    lib.push(demo.playlist_id, "subsonic")
+    section = plex.add_section("Music", "/data/music")
+    offline = plex.add_track(section, "Offline Forever", "The Loopbacks", "Songs", 16_000, "/data/music/1.mp3")
+    bpm = plex.add_track(section, "127 Bpm", "Ada Byte", "Songs", 10_000, "/data/music/2.mp3")
+    with Library(lib.settings.with_overrides(plex_url=plex.base_url, plex_token=plex.token)) as other:
+        transfer = other.plan_transfer(f"subsonic:{TITLE}", "plex:From Navidrome")
+        assert transfer.tracks.source == "subsonic" and len(transfer.tracks.entries) == 5
+        assert all(t.track_id.startswith("subsonic-song") for t in transfer.tracks.entries)
+        report = other.apply_transfer(transfer)
+    assert report.created and plex.playlist_keys("From Navidrome") == [offline, bpm]

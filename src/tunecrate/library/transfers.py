@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,7 +269,3 @@ def write_report(path: Path, plan: PlaylistPlan) -> Path:
         tmp.write_text(missing_report(plan.missing), encoding="utf-8")
     return target
 
-
-def sides_help() -> Sequence[str]:
-    """The side forms, for help texts."""
-    return ("spotify:<playlist>", "local:<id>", "plex:<title>", "subsonic:<name>", "m3u:<path>")

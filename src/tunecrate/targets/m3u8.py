@@ -284,7 +284,7 @@ class M3USource:
 
 class M3UPlaylistService:
     """An M3U8 file as a :class:`~tunecrate.targets.service.PlaylistService` for transfers: its items are
-    absolute file paths; a song's candidates are the library's downloaded tracks (its own file first,
+    real file paths; a song's candidates are the library's downloaded tracks (its own file first,
     exactly); writing rewrites the file (atomically) with paths relative to its folder."""
 
     name = "m3u"
@@ -310,13 +310,15 @@ class M3UPlaylistService:
         for n, entry in enumerate(entries):
             artists, label = _label_parts(entry)
             items.append((str(n), self._remember(RemoteTrack(
-                str(entry.path), label, artists, duration_ms=entry.seconds * 1000 if entry.seconds > 0 else None,
-                path=str(entry.path)))))
+                os.path.realpath(entry.path), label, artists,
+                duration_ms=entry.seconds * 1000 if entry.seconds > 0 else None, path=str(entry.path)))))
         return RemotePlaylist(str(self.path), name or self.path.stem, tuple(items))
 
     @staticmethod
     def _of(info: TrackInfo, path: Path) -> RemoteTrack:
-        return RemoteTrack(str(path), info.title, info.artists, info.album,
+        """A library track as an item: its id is the file's real path (symbolic links resolved, as the
+        playlist's entries are, so that a file is recognised however it was listed)."""
+        return RemoteTrack(os.path.realpath(path), info.title, info.artists, info.album,
                            info.album_artists[0] if info.album_artists else "", info.duration_ms or None, info.isrc,
                            str(path))
 
@@ -348,8 +350,8 @@ class M3UPlaylistService:
     def write(self, playlist: RemotePlaylist | None, title: str, desired: Sequence[str],
               progress: ProgressFn | None = None) -> WriteOutcome:
         changes = order_changes([(e, t.item_id) for e, t in playlist.entries] if playlist else [], desired)
-        if playlist is not None and changes.unchanged:
-            return WriteOutcome(str(self.path))
+        if (playlist is not None and changes.unchanged) or (playlist is None and not desired):
+            return WriteOutcome(str(self.path) if playlist is not None else None)
         start = os.path.realpath(self.path.parent)
         items = []
         for item_id in desired:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -299,8 +300,6 @@ def _status_text(exc: Exception) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    import re
-
     found = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
     return found.group(0).strip() if found else type(exc).__name__
 

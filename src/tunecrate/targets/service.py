@@ -41,14 +41,16 @@ from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from rapidfuzz import fuzz, process
 
+from tunecrate.core.errors import ConfigurationError
 from tunecrate.core.matching import Thresholds, decide, explain, normalize_title, search_key
 from tunecrate.core.types import Candidate, TrackInfo, TrackList
 from tunecrate.targets.base import LibraryFiles
 
 __all__ = [
-    "CandidateIndex", "EntryPlan", "IndexState", "Operation", "PlaylistPlan", "PlaylistService", "ProgressFn",
-    "PENDING_PREFIX", "PushReport", "RemotePlaylist", "RemoteTrack", "Remembered", "ServiceIndex", "ServiceLibrary", "WriteOutcome",
-    "artist_keys", "folded_path", "index_row", "missing_report", "order_changes", "plan_playlist", "title_key",
+    "PENDING_PREFIX", "CandidateIndex", "EntryPlan", "IndexState", "Operation", "OrderChanges", "PlaylistPlan",
+    "PlaylistService", "ProgressFn", "PushReport", "RemotePlaylist", "RemoteTrack", "Remembered", "ServiceIndex",
+    "ServiceLibrary", "WriteOutcome", "artist_keys", "folded_path", "index_row", "missing_report", "order_changes",
+    "plan_playlist", "title_key",
 ]
 
 #: ``progress(stage, done, total)``: ``stage`` a few words ("indexing Plex", "matching"), ``total``
@@ -722,6 +724,9 @@ def plan_playlist(
     """
     if mode not in ("mirror", "merge"):
         raise ValueError(f"unknown mode {mode!r}")
+    if not callable(getattr(library, "remembered", None)):
+        raise ConfigurationError(f"the {service.name} target needs the library's remembered matches: push with "
+                                 "`tunecrate push` or Library.push, not as an export")
     playlist = service.find_playlist(title)
     current_ids = set(playlist.item_ids) if playlist else set()
     remembered = library.remembered(service.name, list(dict.fromkeys(t.track_id for t in tracks.entries)))
