@@ -7,8 +7,8 @@ it lacks. Both are the same three steps, computed here for any :class:`PlaylistS
 1. **match** every entry of the source list to a track of the service (:func:`plan_playlist`), in
    this order: a "don't sync this one" remembered for the (target, song) pair skips it; an item that
    *is* the song (:meth:`PlaylistService.exact_matches`: tunecrate's own file on Plex or in an M3U,
-   the same Spotify track) is taken without scoring; a match the
-   user confirmed, or one already in the service's playlist, is kept; otherwise the service's
+   the same Spotify track) is taken without scoring; a match the user confirmed, or one remembered
+   and already in the service's playlist, is kept; otherwise the service's
    candidates (:meth:`PlaylistService.search`) are scored with tunecrate's own scorer
    (:func:`tunecrate.core.matching.decide`, the library's thresholds): at or above *accept* the best
    is taken, between *review* and *accept* it waits for the user (the review queue), below it the
@@ -654,10 +654,6 @@ def missing_report(entries: Iterable[EntryPlan]) -> str:
 # -- matching ----------------------------------------------------------------------------------------
 
 
-def _same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and a.strip().upper() == b.strip().upper()
-
-
 def _album_similarity(track: TrackInfo, item: RemoteTrack) -> float:
     if not track.album or not item.album:
         return 0.0
@@ -678,8 +674,11 @@ def _candidates_of(decision, by_id) -> list[tuple[RemoteTrack, float, str]]:
 
 
 def _match_entry(entry: EntryPlan, service: PlaylistService, thresholds: Thresholds,
-                 current: CandidateIndex | None) -> None:
-    """Score the service's candidates for one entry (step 5 of the order in the module docstring)."""
+                 current: CandidateIndex | None, *, quick: bool) -> None:
+    """Score the candidates for one entry that nothing settled before (the last rule of the module
+    docstring): the playlist's own items first (services without an index), then the service's. With
+    ``quick`` an indexed service's :data:`FIRST_LOOK` likeliest candidates are scored first, and the
+    rest only when none of them is taken (a push; a transfer shows the user every candidate)."""
     track = entry.track
     if current is not None and len(current):
         decision, by_id = _score_candidates(track, current.candidates(track), service.provider, thresholds)
@@ -689,9 +688,9 @@ def _match_entry(entry: EntryPlan, service: PlaylistService, thresholds: Thresho
             entry.how = "isrc" if best.score.components.get("isrc") else "score"
             return
     found = service.search(track)
-    decision, by_id = _score_candidates(track, found[:FIRST_LOOK] if service.indexed else found, service.provider,
-                                        thresholds)
-    if service.indexed and decision.status != "accepted" and len(found) > FIRST_LOOK:
+    first = quick and service.indexed
+    decision, by_id = _score_candidates(track, found[:FIRST_LOOK] if first else found, service.provider, thresholds)
+    if first and decision.status != "accepted" and len(found) > FIRST_LOOK:
         decision, by_id = _score_candidates(track, found, service.provider, thresholds)
     best = decision.best
     entry.candidates = _candidates_of(decision, by_id)
@@ -718,9 +717,10 @@ def plan_playlist(
     """Match every entry of ``tracks`` on ``service`` and plan the playlist ``title`` there.
 
     The order of the rules is in the module docstring. ``pending_paths`` maps track ids to the
-    tracks a mirror is about to place in the service's folders (``item_id`` empty: their ids exist
-    only after the scan). ``mode`` is ``"mirror"`` or ``"merge"``. ``progress("matching", done, total)``
-    is called per entry. Raises what the service's reads raise.
+    tracks a mirror is about to place in the service's folders (ids ``after-scan:<path>``: the real
+    ones exist only after the scan). ``mode`` is ``"mirror"`` or ``"merge"``.
+    ``progress("matching", done, total)`` is called per entry. Raises :class:`ConfigurationError` for
+    a ``library`` that remembers nothing (a plain export), and what the service's reads raise.
     """
     if mode not in ("mirror", "merge"):
         raise ValueError(f"unknown mode {mode!r}")
@@ -754,7 +754,7 @@ def plan_playlist(
                 entry.item, entry.status, entry.score = item, "matched", memory.score
                 entry.how = "confirmed" if memory.kind == "confirmed" else "remembered"
         if entry.status == "missing" and entry.how is None:
-            _match_entry(entry, service, thresholds, current)
+            _match_entry(entry, service, thresholds, current, quick=mode == "mirror")
         if progress is not None:
             progress("matching", position + 1, total)
     plan = PlaylistPlan(target=service.name, title=title, mode=mode, entries=entries, playlist=playlist,
