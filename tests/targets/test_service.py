@@ -8,7 +8,7 @@ import pytest
 
 from tunecrate.core.types import TrackInfo, TrackList
 from tunecrate.targets.service import (
-    CandidateIndex, Operation, PlaylistPlan, RemotePlaylist, RemoteTrack, Remembered, WriteOutcome, artist_keys,
+    CandidateIndex, Operation, RemotePlaylist, RemoteTrack, Remembered, WriteOutcome, artist_keys,
     missing_report, order_changes, plan_playlist,
 )
 
