@@ -13,6 +13,8 @@ History:
 2. ``track.missing`` (fields the source could not fill), ``track.wanted``
    renamed ``added_directly``, ``playlist.source`` (the metadata source a
    playlist was loaded from; ``spotify-api`` for playlists of version 1).
+4. the media-server tables of :mod:`tunecrate.db.service_index`: the cached index of a server's
+   tracks, its state, and the match of each song on each target (created empty).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlmodel import SQLModel, create_engine
 
 from tunecrate.core.errors import CatalogueDamaged, StorageError
 
-from . import local_index, models  # noqa: F401  (registers the tables)
+from . import local_index, models, service_index  # noqa: F401  (registers the tables)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -38,8 +40,13 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE playlist SET source = 'spotify-api'")
 
 
+def _v4(conn: Connection) -> None:
+    for table in (service_index.ServiceTrack, service_index.ServiceIndexState, service_index.ServiceMatch):
+        table.__table__.create(conn)
+
+
 #: ``MIGRATIONS[n - 1]`` upgrades a catalogue from version ``n`` to ``n + 1``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v2, _v4]
 #: The version this release writes.
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -10,6 +10,8 @@ builds the components that do the work, each with one job:
 ``exporter``        track files and playlists through the targets (:mod:`.exporter`)
 ``maintenance``     repair, gc, verify, retag, rebuild (:mod:`.maintenance`)
 ``jobs``            the Job table (:mod:`.jobs`)
+``services``        remembered matches and cached indexes of playlist services (:mod:`.services`)
+``transfers``       pushes into media servers, transfers between services (:mod:`.transfers`)
 ==================  ==========================================================
 
 Its methods parse what the user typed (references), take the write lock
@@ -22,6 +24,7 @@ not, and may run while a load or sync is in progress (SQLite WAL).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,7 +46,9 @@ from tunecrate.library.results import (
     MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
+from tunecrate.library.services import ServiceReviewItem, ServiceStore
 from tunecrate.library.sync import SyncEngine, SyncSettings
+from tunecrate.library.transfers import PushResult, TransferPlan, Transfers
 from tunecrate.media.covers import CoverFetcher
 from tunecrate.media.ytdlp import YtDlpFactory
 from tunecrate.sources import SourceRegistry
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
     from tunecrate.targets.base import ExportResult
     from tunecrate.targets.mirror import MirrorResult
     from tunecrate.targets.playlist_zip import PlaylistZip
+    from tunecrate.targets.service import ProgressFn, PushReport, RemoteTrack
 
 __all__ = ["LIKES", "Library"]
 
@@ -123,6 +129,8 @@ class Library:
         self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
                                       likes_min_kept=settings.section(SyncSettings).likes_min_kept,
                                       keep_cover=self._keep_playlist_cover)
+        self.services = ServiceStore(self._engine, self.exporter, self._writing)
+        self.transfers = Transfers(settings, self.exporter, self.services, self.sync_engine, self._writing)
 
     @classmethod
     def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
@@ -646,3 +654,47 @@ class Library:
     def playlist_cover(self, playlist_ref: str, *, refresh: bool = False) -> tuple[Path | None, str | None]:
         """The playlist's cover file, fetched and kept when missing: ``(path, warning)``."""
         return self.exporter.playlist_cover(self.playlist_id(playlist_ref), refresh=refresh)
+
+    # -- pushes and transfers ----------------------------------------------------------------------
+
+    def push(self, playlist_ref: str, target: str, *, name: str | None = None, dry_run: bool = False,
+             mirror: Destination | None = None, report_file: Path | None = None,
+             progress: ProgressFn | None = None) -> PushResult:
+        """Make a playlist on ``target`` (``"plex"``, ``"subsonic"``) equal to a library playlist; see
+        :meth:`Transfers.push`."""
+        folder = None if mirror is None else Path(os.fspath(mirror)).expanduser()
+        return self.transfers.push(self.playlist_id(playlist_ref), target, name=name, dry_run=dry_run, mirror=folder,
+                                   report_file=report_file, progress=progress)
+
+    def plan_transfer(self, source: str, dest: str, *, progress: ProgressFn | None = None) -> TransferPlan:
+        """Steps 1 and 2 of a transfer between two sides (``spotify:…``, ``plex:…``, …); see
+        :meth:`Transfers.plan_transfer`."""
+        return self.transfers.plan_transfer(source, dest, progress=progress)
+
+    def apply_transfer(self, transfer: TransferPlan, *, progress: ProgressFn | None = None) -> PushReport:
+        """Step 3 of a transfer: write and remember; see :meth:`Transfers.apply_transfer`."""
+        return self.transfers.apply_transfer(transfer, progress=progress)
+
+    def close_transfer(self, transfer: TransferPlan) -> None:
+        """Drop a planned transfer without writing (a dry run)."""
+        self.transfers.close_transfer(transfer)
+
+    def target_review_queue(self, target: str) -> list[ServiceReviewItem]:
+        """The songs waiting for a decision on ``target``; see :meth:`ServiceStore.review_queue`."""
+        return self.services.review_queue(target)
+
+    def target_show(self, target: str, song_id: str) -> ServiceReviewItem:
+        """What is remembered about one song on ``target``. Raises :class:`NotFound`."""
+        return self.services.show(target, song_id)
+
+    def target_confirm(self, target: str, song_id: str, candidate_index: int = 0) -> RemoteTrack:
+        """Take a song's candidate (0-based, best first) on ``target``; the next push or transfer uses it."""
+        return self.services.confirm(target, song_id, candidate_index)
+
+    def target_skip(self, target: str, song_id: str) -> None:
+        """"Don't sync this one" to ``target``: remembered, never asked again."""
+        self.services.skip(target, song_id)
+
+    def target_forget(self, target: str, song_id: str) -> bool:
+        """Forget a song's remembered match on ``target``; whether there was one."""
+        return self.services.forget(target, song_id)
