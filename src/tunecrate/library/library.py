@@ -73,12 +73,14 @@ class Library:
 
     Build it with :meth:`open`. ``sources`` maps source names to ready
     instances and ``providers`` replaces the recording providers built from
-    settings (a Python program's own, or a test's).
+    settings (a Python program's own, or a test's). ``settings_models`` are
+    the settings models of the interface that opens the library (the HTTP
+    server's), so that their keys are accepted in ``config.toml``.
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
-                 providers: Sequence[Provider] | None = None) -> None:
-        settings.check_keys(_all_settings_models())
+                 providers: Sequence[Provider] | None = None, settings_models: Sequence[type] = ()) -> None:
+        settings.check_keys([*_all_settings_models(), *settings_models])
         for model in _all_settings_models():
             settings.section(model)  # every setting is validated once, at start-up
         self.settings = settings
@@ -150,6 +152,17 @@ class Library:
                 if self._lock_depth == 0:
                     self._lock.release()
                     self._lock = None
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the write lock across several operations (one job of the HTTP server).
+
+        Other processes get :class:`LibraryBusy` meanwhile; the library's own
+        operations inside the block (in any thread of this process) go ahead.
+        Raises :class:`LibraryBusy` when another process holds it.
+        """
+        with self._writing():
+            yield
 
     # -- the pipeline ---------------------------------------------------------------------
 

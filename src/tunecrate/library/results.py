@@ -16,7 +16,7 @@ from tunecrate.core.types import SkippedEntry
 
 __all__ = [
     "CANCELLED", "SUMMARY_KEYS", "CandidateRecord", "Choice", "DecisionRecord", "DeletePlaylistResult", "DeleteTrackResult",
-    "Failure", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail", "PlaylistRef",
+    "Failure", "JobRecord", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail", "PlaylistRef",
     "PlaylistSummary", "ReviewItem", "Stats", "TrackDetail", "TrackRecord", "TrackRef",
 ]
 
@@ -271,6 +271,30 @@ class LoginState(_Json):
     expires_at: int | None
     scope: str | None
     path: str
+
+
+@dataclass(frozen=True)
+class JobRecord(_Json):
+    """A load or sync as the Job table holds it (``GET /jobs/{id}``).
+
+    ``status`` is ``pending``, ``running``, ``completed``, ``failed`` or
+    ``cancelled``; ``progress`` runs from 0 to 1; ``message`` is the latest
+    progress line or why it failed (``interrupted``: its process died);
+    ``result`` the :class:`LoadReport` JSON the CLI prints (a list of them
+    for ``sync_all``), ``None`` until it ends. Times are ISO 8601 (UTC).
+    """
+
+    job_id: int
+    job_type: str
+    target: str
+    status: str
+    progress: float
+    message: str | None
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    finished_at: str | None
+    result: Any = None
 
 
 @dataclass(frozen=True)

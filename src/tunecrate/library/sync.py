@@ -190,7 +190,7 @@ class SyncEngine:
                               short_circuit=False, source=source)
         tracks = self.read(ref, source)
         with self._writing():
-            job = self.jobs.start("load", f"{tracks.kind}:{tracks.id}")
+            job = self.jobs.start(f"{tracks.kind}_load", tracks.id)
             self.catalogue.upsert_tracks(tracks.entries, added_directly=True)
             outcomes = self._run(self.catalogue.needing_fetch(tracks.entries), progress, cancel)
             report = self._report(tracks, outcomes)
@@ -243,7 +243,7 @@ class SyncEngine:
                                 plan=self._plan(tracks, local, self.catalogue.needing_fetch(tracks.entries)))
             return report
         with self._writing():
-            job = self.jobs.start("sync", tracks.id)
+            job = self.jobs.start(f"{tracks.kind}_{'sync' if short_circuit else 'load'}", tracks.id)
             self.catalogue.upsert_tracks(tracks.entries)
             todo = self.catalogue.needing_fetch(tracks.entries)  # under the lock: what really needs fetching now
             plan = self._plan(tracks, local, todo)
