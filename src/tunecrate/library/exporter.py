@@ -211,10 +211,8 @@ class Exporter:
         row = self.catalogue.playlist_row(playlist_id)
         if row is None:
             raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
-        detail = self.catalogue.playlist(playlist_id)
-        rows = {t.track_id: self.catalogue.track_row(t.track_id) for t in detail.tracks}
         return TrackList(kind=row.kind, id=row.playlist_id, title=row.title,
-                         entries=tuple(rows[t.track_id].info() for t in detail.tracks),
+                         entries=self.catalogue.playlist_infos(playlist_id),
                          snapshot=row.snapshot_id, owner=row.owner, description=row.description,
                          cover_url=row.cover_url, source=row.source)
 

@@ -10,6 +10,7 @@ in UTC, paths absolute.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any
 
 from tunecrate.core.types import SkippedEntry
@@ -26,7 +27,12 @@ CANCELLED = "cancelled"
 SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "failed")
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
     if hasattr(value, "to_json"):
         return value.to_json()
     if isinstance(value, (list, tuple)):
@@ -36,11 +42,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 class _Json:
     """``to_json()``: the dataclass's fields as a JSON-ready dict (nested results converted)."""
 
     def to_json(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
 
 
 @dataclass(frozen=True)
