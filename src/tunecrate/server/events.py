@@ -13,7 +13,7 @@ the top level, where synciflow's clients read them. Event types:
 
 ==========================  ==============================================================
 ``TRACK_DOWNLOAD_STARTED``  a track's recording is being fetched (payload: the track)
-``TRACK_DOWNLOAD_COMPLETED``  a track reached its final status (payload: ``status``, ``reason``)
+``TRACK_DOWNLOAD_COMPLETED``  a track reached its final status (payload: ``outcome``, ``reason``)
 ``PLAYLIST_PROGRESS``       a load moved on: a track was queued, changed stage or finished
                             (payload: the track, ``stage``, ``current``/``total`` tracks)
 ``PLAYLIST_COMPLETED``      a load ended (payload: ``result``, the report)

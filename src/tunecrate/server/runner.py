@@ -117,7 +117,7 @@ class _LiveJob:
         with self._lock:
             state = self.tracks.setdefault(track.track_id, {
                 "track_id": track.track_id, "title": track.title, "artist": track.artist,
-                "stage": "queued", "status": None, "reason": None})
+                "stage": "queued", "outcome": None, "reason": None})
             state["stage"] = event.stage
             if event.stage == "queued":
                 self._total += 1
@@ -126,7 +126,7 @@ class _LiveJob:
                 kinds = [ev.TRACK_DOWNLOAD_STARTED]
             elif event.stage == "done":
                 outcome = event.outcome
-                state["status"], state["reason"] = outcome.status, outcome.reason
+                state["outcome"], state["reason"] = outcome.status, outcome.reason
                 self._done += 1
                 fraction = self._done / self._total if self._total else 1.0
                 self.progress = self._base + self._span * min(1.0, fraction)

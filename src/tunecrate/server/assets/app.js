@@ -317,7 +317,7 @@ function jobCard(update) {
   const percent = Math.round((job.progress || 0) * 100);
   const list = h("ul", { class: "plain" }, [...job.tracks.values()].map((t) =>
     h("li", { "data-track": t.track_id }, h("span", { text: (t.artist ? t.artist + " - " : "") + t.title }),
-      badge(t.stage === "done" ? (t.status || "done") : (STAGES[t.stage] || t.stage)))));
+      badge(t.stage === "done" ? (t.outcome || "done") : (STAGES[t.stage] || t.stage)))));
   const details = job.el.querySelector("details");
   const open = details && !FINISHED.has(job.status) ? details.open : !FINISHED.has(job.status);
   job.el.dataset.status = job.status;
@@ -343,7 +343,7 @@ function onEvent(event) {
     for (const t of payload.tracks) job.tracks.set(t.track_id, t);
   } else if (payload.track_id) {
     job.tracks.set(payload.track_id, { track_id: payload.track_id, title: payload.title, artist: payload.artist,
-      stage: payload.stage, status: payload.status });
+      stage: payload.stage, outcome: payload.outcome });
   }
   const wasFinished = FINISHED.has(job.status);
   jobCard({ job_id: event.job_id, job_type: event.job_type, status: event.status, progress: event.progress, message: event.message });
