@@ -119,6 +119,7 @@ def main() -> None:
                 driver.execute_script("document.getElementById('audio').pause()")
                 quiet(driver)
                 driver.save_screenshot(str(args.out / "server-desktop.png"))
+                driver.find_element(By.CSS_SELECTOR, ".job .buttons button").click()  # dismiss the finished job
                 driver.get(base + "/#/review")
                 wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".review-item"))
                 quiet(driver)

@@ -43,7 +43,7 @@ from typing import Any, Literal, Optional
 
 from fastapi import Body, FastAPI, Query, Request, WebSocket
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
@@ -464,7 +464,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/login", include_in_schema=False)
     def login_page() -> Response:
-        return login_form()
+        return login_form() if config.token else RedirectResponse("/", status_code=303)
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
