@@ -8,8 +8,9 @@ clients work)::
      "payload": {"track_id": "…", "title": "…", "artist": "…", "stage": "done", …},
      "track_id": "…", "title": "…", …}
 
-``progress`` is the job's, from 0 to 1. The payload's keys are repeated at
-the top level, where synciflow's clients read them. Event types:
+``progress`` is the job's, from 0 to 1. The payload's plain values (not its
+lists and objects) are repeated at the top level, where synciflow's clients
+read them. Event types:
 
 ==========================  ==============================================================
 ``TRACK_DOWNLOAD_STARTED``  a track's recording is being fetched (payload: the track)
@@ -71,7 +72,8 @@ class Event:
                "status": self.status, "progress": round(self.progress, 4), "message": self.message,
                "payload": self.payload}
         for key, value in self.payload.items():
-            doc.setdefault(key, value)
+            if value is None or isinstance(value, (str, int, float)):
+                doc.setdefault(key, value)
         return doc
 
 

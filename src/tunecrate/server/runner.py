@@ -68,17 +68,22 @@ def _completed_type(job_type: str) -> str:
     return ev.SYNC_COMPLETED if job_type.endswith(("_sync", "sync_all")) else ev.PLAYLIST_COMPLETED
 
 
-def final_event(record: JobRecord, **payload: Any) -> ev.Event:
+def final_event(record: JobRecord, tracks: list[dict] | None = None) -> ev.Event:
     """The event that announces how ``record`` ended (or stands): ``ERROR`` for a job that failed
-    without a report, the completion type for one that ended, the progress type otherwise."""
+    without a report, the completion type for one that ended, the progress type otherwise.
+
+    Its payload holds the ``result``; with ``tracks``, it is a late client's snapshot instead
+    (``snapshot``, ``job``: the whole record, ``tracks``: each track's latest stage).
+    """
     if record.status == JobStatus.FAILED and record.result is None:
         kind = ev.ERROR
     elif record.status in JobStatus.FINISHED:
         kind = _completed_type(record.job_type)
     else:
         kind = _progress_type(record.job_type)
-    return ev.Event(kind, record.job_id, record.job_type, record.status, record.progress, record.message,
-                    {"result": record.result, **payload})
+    payload = ({"result": record.result} if tracks is None
+               else {"snapshot": True, "job": record.to_json(), "tracks": tracks})
+    return ev.Event(kind, record.job_id, record.job_type, record.status, record.progress, record.message, payload)
 
 
 class _LiveJob:
@@ -148,7 +153,7 @@ class _LiveJob:
     def snapshot(self, record: JobRecord) -> ev.Event:
         with self._lock:
             tracks = [dict(t) for t in self.tracks.values()]
-            return final_event(record, snapshot=True, job=record.to_json(), tracks=tracks)
+            return final_event(record, tracks)
 
 
 class JobRunner:
@@ -256,8 +261,7 @@ class JobRunner:
                 continue
             with self._lock:
                 live = self._live.get(one)
-            found.append(live.snapshot(record) if live is not None
-                         else final_event(record, snapshot=True, job=record.to_json(), tracks=[]))
+            found.append(live.snapshot(record) if live is not None else final_event(record, []))
         return found
 
     # -- the worker ---------------------------------------------------------------------------
