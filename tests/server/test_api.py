@@ -268,3 +268,12 @@ def test_the_page_and_its_assets(api):
         assert response.status_code == 200 and response.headers["content-type"].startswith(kind), name
         assert f"/static/{name}" in page.text
     assert api.get("/static/nothing.js").status_code == 404
+
+
+def test_listings_follow_every_change_of_the_catalogue(api, demo, library, cli, loaded):
+    first = api.get("/playlists").json()
+    assert api.get("/playlists").json() == first and len(api.get("/tracks").json()) == 6
+    assert cli("delete-playlist", demo.playlist_id, "--yes").exit_code == 0  # another process writes
+    assert api.get("/playlists").json() == [] and api.get("/tracks").json() == []
+    assert api.get(f"/playlist/{demo.playlist_id}/tracks").status_code == 404
+    assert api.get("/stats").json()["tracks"] == 0

@@ -98,20 +98,27 @@ class Catalogue:
         return status == TrackStatus.DOWNLOADED and bool(path) and (self.layout.root / path).is_file()
 
     def record(self, row: Track, position: int | None = None) -> TrackRecord:
-        """The listing record of a row (a Track, or a plain result row of :data:`_TRACK_COLUMNS`)."""
-        return TrackRecord(
-            track_id=row.track_id, title=row.title, artists=tuple(row.artists), album=row.album,
-            album_artists=tuple(row.album_artists), isrc=row.isrc, duration_ms=row.duration_ms,
-            path=os.path.join(self._root, row.path) if row.path else None, size_bytes=row.size_bytes,
-            status=row.status, reason=row.reason, source_url=row.source_url,
-            source_provider=row.source_provider, match_score=row.match_score, position=position,
-        )
+        """The listing record of a Track row."""
+        return self.record_of(tuple(getattr(row, column.name) for column in _TRACK_COLUMNS), position)
+
+    def record_of(self, values: Sequence, position: int | None = None) -> TrackRecord:
+        """The listing record of the values of :data:`_TRACK_COLUMNS`, in that order (a plain result row)."""
+        (track_id, title, artists, album, album_artists, isrc, duration_ms, path, size_bytes, status, reason,
+         source_url, source_provider, match_score) = values
+        return TrackRecord(track_id, title, tuple(artists), album, tuple(album_artists), isrc, duration_ms,
+                           os.path.join(self._root, path) if path else None, size_bytes, status, reason,
+                           source_url, source_provider, match_score, position)
 
     # -- reading ---------------------------------------------------------------------------
 
     def track_row(self, track_id: str) -> Track | None:
         with Session(self.engine) as session:
             return session.get(Track, track_id)
+
+    def file_state(self, track_id: str) -> tuple[str, str | None] | None:
+        """A track's ``(status, relative path)``, read without building its row (``None``: no such track)."""
+        with Session(self.engine) as session:
+            return session.exec(select(Track.status, Track.path).where(Track.track_id == track_id)).first()
 
     def playlist_row(self, playlist_id: str) -> Playlist | None:
         with Session(self.engine) as session:
@@ -121,8 +128,8 @@ class Catalogue:
         """Every track, by artist then title."""
         with Session(self.engine) as session:
             rows = session.exec(select(*_TRACK_COLUMNS)).all()  # plain rows: no ORM objects to build
-        rows.sort(key=lambda r: ([a.casefold() for a in r.artists], r.title.casefold()))
-        return [self.record(r) for r in rows]
+        rows.sort(key=lambda r: ([a.casefold() for a in r[2]], r[1].casefold()))
+        return [self.record_of(r) for r in rows]
 
     def playlist_ids(self) -> list[str]:
         """Every playlist id, by title."""
@@ -157,7 +164,7 @@ class Catalogue:
                 select(PlaylistEntry.position, *_TRACK_COLUMNS).join(Track, Track.track_id == PlaylistEntry.track_id)
                 .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
             ).all()
-        tracks = tuple(self.record(row, row.position) for row in rows)
+        tracks = tuple(self.record_of(row[1:], row[0]) for row in rows)
         return PlaylistDetail(playlist_id=row.playlist_id, kind=row.kind, title=row.title, owner=row.owner,
                               snapshot_id=row.snapshot_id, track_count=len(tracks), tracks=tracks, source=row.source)
 

@@ -9,8 +9,7 @@ in UTC, paths absolute.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from functools import cache
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tunecrate.core.types import SkippedEntry
@@ -42,16 +41,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
 class _Json:
     """``to_json()``: the dataclass's fields as a JSON-ready dict (nested results converted)."""
 
     def to_json(self) -> dict:
-        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+        doc = dict(self.__dict__)  # the fields, in order: these dataclasses have no other attributes
+        for name, value in doc.items():
+            if not isinstance(value, _SCALARS):
+                doc[name] = _plain(value)
+        return doc
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@
 ``GET /``, ``/static/{name}``                the web page
 ===========================================  ==================================================
 
+Listings are kept until the catalogue changes (:mod:`tunecrate.server.cache`).
 Errors are ``{"detail": "<one line>"}``: 400 for a malformed id or reference,
 404 for something the library does not hold, 409 when another process
 writes the library, 401/403 from :mod:`tunecrate.server.security`, 422 for a
@@ -58,6 +59,7 @@ from tunecrate.library.results import (
     DecisionRecord, JobRecord, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord,
 )
 from tunecrate.server import files
+from tunecrate.server.cache import ListingCache
 from tunecrate.server.events import EventBus
 from tunecrate.server.runner import JobRunner, NotCancellable
 from tunecrate.server.security import COOKIE, Gate, login_form, login_response
@@ -191,6 +193,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     config = config or ServerConfig()
     bus = EventBus()
     runner = JobRunner(library, bus, sync_every=config.sync_every)
+    listings = ListingCache(library.settings.database_path)
     assets = _assets()
 
     @asynccontextmanager
@@ -201,6 +204,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
             yield
         finally:
             await run_in_threadpool(runner.stop)
+            listings.close()
 
     app = FastAPI(title="tunecrate", version=__version__, lifespan=lifespan,
                   description="The HTTP API of a tunecrate library: load and sync with live progress, "
@@ -217,6 +221,10 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     async def _tunecrate_error(_request: Request, exc: TunecrateError) -> JSONResponse:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
         return _json({"detail": str(exc)}, status)
+
+    def listing(request: Request, build) -> Response:
+        """``build()``'s response, kept until the catalogue changes (see :mod:`tunecrate.server.cache`)."""
+        return listings.get(f"{request.url.path}?{request.url.query}", build)
 
     def accepted(record: JobRecord) -> JSONResponse:
         return _json({"job_id": record.job_id}, 202, {"Location": f"/jobs/{record.job_id}"})
@@ -293,23 +301,30 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     # -- listings --------------------------------------------------------------------------
 
     @app.get("/tracks", response_model=list[TrackRecord], tags=["library"])
-    def list_tracks(q: Optional[str] = Search, offset: int = Offset, limit: Optional[int] = Limit,
-                    status: Optional[str] = Query(None, max_length=20)) -> Response:
+    def list_tracks(request: Request, q: Optional[str] = Search, offset: int = Offset,
+                    limit: Optional[int] = Limit, status: Optional[str] = Query(None, max_length=20)) -> Response:
         """The library's tracks by artist then title."""
-        rows = [t for t in library.tracks()
-                if _matches(q, *_track_text(t)) and (status is None or t.status == status)]
-        return _page(rows, offset, limit)
+        def build() -> Response:
+            rows = [t for t in library.tracks()
+                    if _matches(q, *_track_text(t)) and (status is None or t.status == status)]
+            return _page(rows, offset, limit)
+
+        return listing(request, build)
 
     @app.get("/track/{track_id}", response_model=TrackDetail, tags=["library"])
-    def get_track(track_id: str = TrackId) -> Response:
+    def get_track(request: Request, track_id: str = TrackId) -> Response:
         """One track with its playlists, decision and candidates."""
-        return _json(library.track_detail(_stored_id(track_id)).to_json())
+        return listing(request, lambda: _json(library.track_detail(_stored_id(track_id)).to_json()))
 
     @app.get("/playlists", response_model=list[PlaylistSummary], tags=["library"])
-    def list_playlists(q: Optional[str] = Search, offset: int = Offset, limit: Optional[int] = Limit) -> Response:
+    def list_playlists(request: Request, q: Optional[str] = Search, offset: int = Offset,
+                       limit: Optional[int] = Limit) -> Response:
         """The library's playlists by title, with entry counts."""
-        rows = [p for p in library.playlists() if _matches(q, p.title, p.owner, p.playlist_id)]
-        return _page(rows, offset, limit)
+        def build() -> Response:
+            rows = [p for p in library.playlists() if _matches(q, p.title, p.owner, p.playlist_id)]
+            return _page(rows, offset, limit)
+
+        return listing(request, build)
 
     @app.get("/playlist/{playlist_id}.m3u8", tags=["files"], response_class=Response,
              responses={200: {"content": {"audio/x-mpegurl": {}}}})
@@ -318,22 +333,30 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
         return files.m3u8_response(library, _stored_id(playlist_id), str(request.base_url))
 
     @app.get("/playlist/{playlist_id}", response_model=PlaylistSummary, tags=["library"])
-    def get_playlist(playlist_id: str = PlaylistId) -> Response:
+    def get_playlist(request: Request, playlist_id: str = PlaylistId) -> Response:
         """One playlist's summary (its entries are at ``/playlist/{id}/tracks``)."""
         pid = _stored_id(playlist_id)
-        found = next((p for p in library.playlists() if p.playlist_id == pid), None)
-        if found is None:
-            raise NotFound(f"no playlist {pid!r} in the library")
-        return _json(found.to_json())
+
+        def build() -> Response:
+            found = next((p for p in library.playlists() if p.playlist_id == pid), None)
+            if found is None:
+                raise NotFound(f"no playlist {pid!r} in the library")
+            return _json(found.to_json())
+
+        return listing(request, build)
 
     @app.get("/playlist/{playlist_id}/tracks", response_model=list[PlaylistEntryOut], tags=["library"])
-    def playlist_tracks(playlist_id: str = PlaylistId, q: Optional[str] = Search, offset: int = Offset,
-                        limit: Optional[int] = Limit) -> Response:
+    def playlist_tracks(request: Request, playlist_id: str = PlaylistId, q: Optional[str] = Search,
+                        offset: int = Offset, limit: Optional[int] = Limit) -> Response:
         """The playlist's entries in order: ``position`` (0-based, as the source numbers them) and ``track``."""
-        detail = library.playlist(_stored_id(playlist_id))
-        entries = [{"position": t.position, "track": t.to_json()} for t in detail.tracks
-                   if _matches(q, *_track_text(t))]
-        return _page(entries, offset, limit)
+        pid = _stored_id(playlist_id)
+
+        def build() -> Response:
+            entries = [{"position": t.position, "track": t.to_json()} for t in library.playlist(pid).tracks
+                       if _matches(q, *_track_text(t))]
+            return _page(entries, offset, limit)
+
+        return listing(request, build)
 
     # -- files -------------------------------------------------------------------------------
 
@@ -385,10 +408,10 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     # -- review -------------------------------------------------------------------------------
 
     @app.get("/review", response_model=list[ReviewItem], tags=["review"])
-    def review_queue() -> Response:
+    def review_queue(request: Request) -> Response:
         """Tracks awaiting a decision (held for review first, then unresolved), with their candidates
         and the components of each score."""
-        return _json([item.to_json() for item in library.review_queue()])
+        return listing(request, lambda: _json([item.to_json() for item in library.review_queue()]))
 
     @app.post("/review/{track_id}", response_model=DecisionRecord, tags=["review"])
     def review_decide(body: ReviewBody, track_id: str = TrackId) -> Response:
@@ -411,9 +434,9 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     # -- about ----------------------------------------------------------------------------
 
     @app.get("/stats", response_model=Stats, tags=["library"])
-    def stats() -> Response:
+    def stats(request: Request) -> Response:
         """Library totals."""
-        return _json(library.stats().to_json())
+        return listing(request, lambda: _json(library.stats().to_json()))
 
     @app.get("/server", response_model=ServerInfo, tags=["library"])
     def server_info() -> Response:
