@@ -59,8 +59,8 @@ def served(settings, demo, world, roots):
 
 
 @pytest.fixture
-def browser(tmp_path):
-    os.environ.setdefault("SE_OFFLINE", "true")
+def browser(tmp_path, monkeypatch):
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     options = webdriver.ChromeOptions()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from tunecrate.server import app as server_app
 from tunecrate.server.app import ServerConfig
 from tunecrate.server.security import COOKIE
 from tunecrate.server.serve import listen, serve
-from tunecrate.server.settings import allowed_hosts, check_bind
+from tunecrate.server.settings import allowed_hosts, check_bind, parse_interval
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 
@@ -289,5 +288,9 @@ def test_listen_reports_what_went_wrong():
         sock.close()
 
 
-def test_openapi_and_errors_are_json(api):
-    assert json.loads(api.get("/openapi.json").text)["info"]["title"] == "tunecrate"
+def test_intervals():
+    assert [parse_interval(t) for t in ("6h", "30m", "1d", "1h30m", "90s", " 2H ")] == [
+        21600, 1800, 86400, 5400, 90, 7200]
+    for text in ("", "6", "h", "6x", "-1h", "30s"):
+        with pytest.raises(ConfigurationError):
+            parse_interval(text)

@@ -162,10 +162,6 @@ def _track_text(t: TrackRecord) -> tuple:
     return (t.title, t.artist, t.album, t.track_id, t.isrc)
 
 
-def _stored_id(value: str) -> str:
-    return validate_stored_id(value)
-
-
 def _assets() -> dict[str, Path]:
     """The page's files, by name: regular files directly inside the package's asset folder, resolved."""
     folder = Path(str(_ASSETS)).resolve()
@@ -180,7 +176,7 @@ TrackId = PathParam(..., description="A track id (22 base62 characters, or `<kin
 PlaylistId = PathParam(..., description="A playlist id, or `likes`.", max_length=81)
 Offset = Query(0, ge=0, description="Items to skip.")
 Limit = Query(None, ge=1, le=100_000, description="Items to return (default: all).")
-Search = Query(None, max_length=200, description="Case-insensitive words to look for.")
+Search = Query(None, max_length=200, description="Text to look for, ignoring case (title, artists, album, id).")
 
 
 def create_app(library, config: ServerConfig | None = None) -> FastAPI:
@@ -209,7 +205,6 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     app = FastAPI(title="tunecrate", version=__version__, lifespan=lifespan,
                   description="The HTTP API of a tunecrate library: load and sync with live progress, "
                               "browse, stream, download, review matches.")
-    app.state.runner = runner
     app.add_middleware(Gate, token=config.token, cors_origins=config.cors_origins)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_credentials=False,
@@ -314,7 +309,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     @app.get("/track/{track_id}", response_model=TrackDetail, tags=["library"])
     def get_track(request: Request, track_id: str = TrackId) -> Response:
         """One track with its playlists, decision and candidates."""
-        return listing(request, lambda: _json(library.track_detail(_stored_id(track_id)).to_json()))
+        return listing(request, lambda: _json(library.track_detail(validate_stored_id(track_id)).to_json()))
 
     @app.get("/playlists", response_model=list[PlaylistSummary], tags=["library"])
     def list_playlists(request: Request, q: Optional[str] = Search, offset: int = Offset,
@@ -330,12 +325,12 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
              responses={200: {"content": {"audio/x-mpegurl": {}}}})
     def playlist_m3u8(request: Request, playlist_id: str = PlaylistId) -> Response:
         """The playlist as an extended M3U8 of this server's stream URLs (downloaded tracks only)."""
-        return files.m3u8_response(library, _stored_id(playlist_id), str(request.base_url))
+        return files.m3u8_response(library, validate_stored_id(playlist_id), str(request.base_url))
 
     @app.get("/playlist/{playlist_id}", response_model=PlaylistSummary, tags=["library"])
     def get_playlist(request: Request, playlist_id: str = PlaylistId) -> Response:
         """One playlist's summary (its entries are at ``/playlist/{id}/tracks``)."""
-        pid = _stored_id(playlist_id)
+        pid = validate_stored_id(playlist_id)
 
         def build() -> Response:
             found = next((p for p in library.playlists() if p.playlist_id == pid), None)
@@ -349,7 +344,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     def playlist_tracks(request: Request, playlist_id: str = PlaylistId, q: Optional[str] = Search,
                         offset: int = Offset, limit: Optional[int] = Limit) -> Response:
         """The playlist's entries in order: ``position`` (0-based, as the source numbers them) and ``track``."""
-        pid = _stored_id(playlist_id)
+        pid = validate_stored_id(playlist_id)
 
         def build() -> Response:
             entries = [{"position": t.position, "track": t.to_json()} for t in library.playlist(pid).tracks
@@ -366,20 +361,20 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
                               416: {"description": "The range lies outside the file."}})
     def stream_track(track_id: str = TrackId) -> Response:
         """The track's MP3 for a player: byte ranges, so that seeking works."""
-        return files.track_file_response(library, _stored_id(track_id), download=False)
+        return files.track_file_response(library, validate_stored_id(track_id), download=False)
 
     @app.head("/track/{track_id}/download", include_in_schema=False)
     @app.get("/track/{track_id}/download", tags=["files"], response_class=Response,
                    responses={200: {"content": {"audio/mpeg": {}}}})
     def download_track(track_id: str = TrackId) -> Response:
         """The track's MP3 as ``Artist - Title.mp3``."""
-        return files.track_file_response(library, _stored_id(track_id), download=True)
+        return files.track_file_response(library, validate_stored_id(track_id), download=True)
 
     @app.get("/playlist/{playlist_id}/download.zip", tags=["files"], response_class=Response,
              responses={200: {"content": {"application/zip": {}}}})
     def download_zip(playlist_id: str = PlaylistId) -> Response:
         """The playlist ZIP (numbered MP3s, an M3U8, the cover), streamed as it is built."""
-        return files.zip_response(library, _stored_id(playlist_id))
+        return files.zip_response(library, validate_stored_id(playlist_id))
 
     @app.get("/track/{track_id}/cover", tags=["files"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
@@ -387,7 +382,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
         """The cover embedded in the track's MP3."""
         from tunecrate.media.covers import embedded_cover
 
-        cover = embedded_cover(library.track_file(_stored_id(track_id)))
+        cover = embedded_cover(library.track_file(validate_stored_id(track_id)))
         return files.cover_response(None, cover.data if cover else None, cover.mime if cover else "image/jpeg")
 
     @app.get("/playlist/{playlist_id}/cover", tags=["files"], response_class=Response,
@@ -396,7 +391,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
         """The playlist's cover kept in the library, else the cover of its first downloaded track (no network)."""
         from tunecrate.media.covers import embedded_cover, sniff_image_mime
 
-        detail = library.playlist(_stored_id(playlist_id))
+        detail = library.playlist(validate_stored_id(playlist_id))
         path = library.exporter.cover_of(detail.playlist_id)
         if path is not None:
             with open(path, "rb") as head:
@@ -416,7 +411,7 @@ def create_app(library, config: ServerConfig | None = None) -> FastAPI:
     @app.post("/review/{track_id}", response_model=DecisionRecord, tags=["review"])
     def review_decide(body: ReviewBody, track_id: str = TrackId) -> Response:
         """Decide about a track, as ``tunecrate review`` does; the next load or sync downloads the choice."""
-        tid = _stored_id(track_id)
+        tid = validate_stored_id(track_id)
         if body.action == "accept":
             record = library.match_accept(tid, 0)
         elif body.action == "choose":

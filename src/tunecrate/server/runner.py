@@ -174,8 +174,7 @@ class JobRunner:
     # -- life ------------------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Recover what a server that died left, then take jobs; events are delivered on ``loop``."""
-        self.recover()
+        """Deliver events on ``loop`` and start the schedule (call on that loop, after :meth:`recover`)."""
         self._loop = loop
         self.bus.bind(loop)
         if self.sync_every:
