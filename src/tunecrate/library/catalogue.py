@@ -89,7 +89,7 @@ class Catalogue:
     def __init__(self, engine: Engine, layout: Layout) -> None:
         self.engine = engine
         self.layout = layout
-        self._root = str(layout.root)
+        self._prefix = str(layout.root) + os.sep  # row paths are relative to the root
 
     # -- mapping --------------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ class Catalogue:
         (track_id, title, artists, album, album_artists, isrc, duration_ms, path, size_bytes, status, reason,
          source_url, source_provider, match_score) = values
         return TrackRecord(track_id, title, tuple(artists), album, tuple(album_artists), isrc, duration_ms,
-                           os.path.join(self._root, path) if path else None, size_bytes, status, reason,
+                           self._prefix + path.replace("/", os.sep) if path else None, size_bytes, status, reason,
                            source_url, source_provider, match_score, position)
 
     # -- reading ---------------------------------------------------------------------------
