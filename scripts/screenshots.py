@@ -2,8 +2,8 @@
 
 Runs the demo's stand-ins, serves a fresh library through ``tunecrate.server``
 under uvicorn, loads the demo playlist from the page itself, and saves
-``docs/server-desktop.png`` (1280×800), ``docs/server-review.png`` and
-``docs/server-phone.png`` (390×844). Two demo tracks are left to the matcher
+``docs/server-progress.png`` (a load under way), ``docs/server-desktop.png``
+(1280×800), ``docs/server-review.png`` and ``docs/server-phone.png`` (390×844). Two demo tracks are left to the matcher
 with near-miss candidates, so that the review queue has something to show.
 
     python scripts/screenshots.py [--out docs]
@@ -72,6 +72,13 @@ def browser(width: int, height: int, downloads: Path, *, mobile: bool = False):
     return driver
 
 
+def mid_job(driver) -> bool:
+    """Whether the job card shows a load under way (some tracks done, not all)."""
+    percent = driver.execute_script(
+        "const e = document.querySelector('.job[data-status=running] .job-percent'); return e && e.textContent")
+    return bool(percent) and percent not in ("0%", "100%")
+
+
 def quiet(driver) -> None:
     """Wait for the page's toast to go away."""
     wait(driver, lambda d: not d.find_element(By.ID, "toast").is_displayed(), timeout=15)
@@ -111,6 +118,8 @@ def main() -> None:
                 driver.get(base + "/")
                 driver.find_element(By.ID, "link").send_keys(demo.playlist_url)
                 driver.find_element(By.CSS_SELECTOR, "#load-form button[data-action=load]").click()
+                wait(driver, lambda d: mid_job(d), timeout=60)
+                driver.save_screenshot(str(args.out / "server-progress.png"))
                 wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".job[data-status=completed]"))
                 driver.get(f"{base}/#/playlist/{demo.playlist_id}")
                 wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr[data-track]")) == 6)
@@ -138,7 +147,7 @@ def main() -> None:
             server.should_exit = True
             thread.join(10)
             library.close()
-    for name in ("server-desktop.png", "server-review.png", "server-phone.png"):
+    for name in ("server-progress.png", "server-desktop.png", "server-review.png", "server-phone.png"):
         print(args.out / name)
 
 
