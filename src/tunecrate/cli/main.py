@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tunecrate.cli import (  # noqa: F401  (they register)
-    commands, doctor_commands, export_commands, import_commands, push_commands, review_commands, smart,
+    commands, doctor_commands, export_commands, import_commands, push_commands, review_commands, server_commands,
+    smart,
 )
 from tunecrate.cli.base import app
 

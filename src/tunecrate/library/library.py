@@ -90,13 +90,15 @@ class Library:
     where it was looked for. A damaged or empty catalogue is
     :class:`CatalogueDamaged` (what to do in its message), unless
     ``set_aside_damaged`` (``load-local``) moves it aside first
-    (:attr:`set_aside`).
+    (:attr:`set_aside`). ``settings_models`` are the settings models of the
+    interface that opens the library (the HTTP server's), so that their keys
+    are accepted in ``config.toml``.
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
                  providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
-                 create: bool = True) -> None:
-        settings.check_keys(_all_settings_models())
+                 create: bool = True, settings_models: Sequence[type] = ()) -> None:
+        settings.check_keys([*_all_settings_models(), *settings_models])
         for model in _all_settings_models():
             settings.section(model)  # every setting is validated once, at start-up
         self.settings = settings
@@ -247,6 +249,17 @@ class Library:
         except LibraryBusy:
             return "the playlist's cover was not fetched: another tunecrate process is changing the library"
         return f"playlist cover: {warning}" if warning else None
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the write lock across several operations (one job of the HTTP server).
+
+        Other processes get :class:`LibraryBusy` meanwhile; the library's own
+        operations inside the block (in any thread of this process) go ahead.
+        Raises :class:`LibraryBusy` when another process holds it.
+        """
+        with self._writing():
+            yield
 
     # -- the pipeline ---------------------------------------------------------------------
 
