@@ -29,12 +29,11 @@ def serve(
     address (or a name in TUNECRATE_SERVER_HOSTS) are refused; no CORS unless
     TUNECRATE_SERVER_CORS_ORIGINS names origins.
 
-    On a home server, the token is what the page asks for once.
+    On a home server, TUNECRATE_SERVER_TOKEN is what the page asks for once.
 
     \b
     Example:
-      export TUNECRATE_SERVER_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe())')
-      TUNECRATE_SERVER_HOSTS=music.home.arpa tunecrate serve --host 0.0.0.0 --sync-every 6h
+      TUNECRATE_SERVER_TOKEN=$(openssl rand -hex 16) tunecrate serve --host 0.0.0.0 --sync-every 6h
     """
     try:
         from tunecrate.server.app import ServerConfig
