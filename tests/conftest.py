@@ -9,9 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from standins.media import FaultyMediaServer
+from standins.plex import FaultyPlex
 from standins.proxy import RecordingProxy
 from standins.spotify import FaultySpotify
 from standins.spotify_web import FaultySpotifyWeb
+from standins.subsonic import FakeSubsonic
 from standins.youtube import CheckingYouTube, RecordingYouTubeMusic
 from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
@@ -64,6 +66,20 @@ def settings(world, roots) -> Settings:
 def library(settings):
     with Library(settings) as lib:
         yield lib
+
+
+@pytest.fixture
+def plex():
+    """A running Plex stand-in (no sections yet)."""
+    with FaultyPlex(scan_delay_s=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def subsonic():
+    """A running Subsonic stand-in (user ``demo``, password ``sesame``; no songs yet)."""
+    with FakeSubsonic() as server:
+        yield server
 
 
 class Cli:

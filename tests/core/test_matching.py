@@ -142,6 +142,15 @@ def test_feat_in_title_matches_feat_in_artist_field():
     assert in_title.total >= DEFAULT.accept
 
 
+def test_a_guest_the_tracks_own_title_credits_is_no_stranger():
+    # Media servers and files often tag the main artist only and keep the guest in the title.
+    t = track("Levitating (feat. DaBaby)", "Dua Lipa")
+    same = score(t, cand("Levitating (feat. DaBaby)", "Dua Lipa", provider="plex"))
+    other = score(t, cand("Levitating (feat. Someone Else)", "Dua Lipa", provider="plex"))
+    assert same.components["artist"] > 0.99 * WEIGHTS["artist"] and same.total >= DEFAULT.accept
+    assert other.total < DEFAULT.accept
+
+
 def test_solo_version_loses_to_the_featured_one():
     t = track("Levitating (feat. DaBaby)", "Dua Lipa", "DaBaby")
     featured = song("Levitating (feat. DaBaby)", "Dua Lipa, DaBaby")

@@ -85,7 +85,8 @@ def test_a_schema_1_catalogue_opens_with_its_contents_intact(schema_1):
     assert [(e.playlist_id, e.position, e.track_id) for e in entries] == before_entries
     assert [(d, decisions[d].kind, decisions[d].source) for d in sorted(decisions)] == before_decisions
     assert decisions["w1taUHzSaFROYITPvprnXZ"].kind == "skipped"
-    assert [(j.kind, j.status, j.summary["downloaded"]) for j in jobs] == [("sync", "done", 4)]
+    assert [(j.job_type, j.target, j.status, j.result["counts"]["downloaded"]) for j in jobs] == [
+        ("playlist_sync", PLAYLIST, "completed", 4)]
     columns = {name for _, name, *_ in _rows(schema_1, "PRAGMA table_info(track)")}
     assert "wanted" not in columns and {"added_directly", "missing"} <= columns
 
@@ -138,3 +139,19 @@ def test_the_cli_reports_a_newer_catalogue_in_one_line(tmp_path):
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "newer tunecrate" in lines[0]
+
+
+def test_a_version_1_catalogue_gains_the_service_tables(tmp_path):
+    path = tmp_path / "tunecrate.sqlite3"
+    _sqlite(path, FIXTURE.read_text("utf-8"))
+    open_engine(path).dispose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        columns = {row[1] for row in db.execute("PRAGMA table_info(servicematch)")}
+        jobs = db.execute("SELECT count(*) FROM job").fetchone()[0]
+    assert {"servicetrack", "serviceindexstate", "servicematch"} <= tables
+    assert {"ix_servicetrack_path", "ix_servicematch_kind"} <= indexes
+    assert {"target", "song_id", "kind", "song", "item", "score", "candidates", "decided_at"} <= columns
+    assert jobs == 1   # nothing else was touched

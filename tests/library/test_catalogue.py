@@ -68,9 +68,9 @@ def test_a_playlist_is_recorded_with_its_document_and_ordered_entries(catalogue)
     assert '"s1"' in catalogue.layout.playlist_json_path("P" * 22).read_text("utf-8")  # rows only
 
 
-def test_entries_are_the_playlists_tracks_in_order_duplicates_included(catalogue):
+def test_playlist_infos_are_its_tracks_in_order_duplicates_included(catalogue):
     other = TrackInfo(track_id=B, title="Other", artists=("B",))
     catalogue.upsert_tracks([TRACK, other])
     catalogue.write_playlist(TrackList("playlist", "P" * 22, "Mix", entries=(TRACK, other, TRACK)))
-    assert catalogue.entries("P" * 22) == [TRACK, other, TRACK]
-    assert catalogue.entries("Q" * 22) == []
+    assert catalogue.playlist_infos("P" * 22) == (TRACK, other, TRACK)
+    assert catalogue.playlist_infos("Q" * 22) == ()

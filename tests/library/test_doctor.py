@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tunecrate.db.engine import SCHEMA_VERSION
 from tunecrate.core.settings import Settings
 from tunecrate.library.doctor import check_browser, diagnose
 from tunecrate.sources.spotify_login import token_path
@@ -121,6 +122,6 @@ def test_library_doctor_reports_the_library_it_opened(settings, demo):
         lib.load_track(demo.track_ids[0])
         report = lib.doctor(timeout_s=2)
     library = report.check("library")
-    assert library.status == "ok" and "catalogue: 1 tracks (schema 2)" in library.detail
+    assert library.status == "ok" and f"catalogue: 1 tracks (schema {SCHEMA_VERSION})" in library.detail
     assert report.check("network").detail.startswith(f"proxy {settings.proxy}")
     assert report.to_json()["checks"][0]["name"] == "ffmpeg"

@@ -28,7 +28,7 @@ from standins.spotify import FaultySpotify
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.sources.spotify_api import SpotifyApiSource
 from tunecrate.sources.spotify_login import (
-    USER_SCOPE, PrivateTokenCache, login, login_state, logout, make_user_auth_manager,
+    LOGIN_SCOPE, USER_SCOPE, PrivateTokenCache, login, login_state, logout, make_user_auth_manager,
 )
 
 ALBUM = make_album(fake_id("album"), "Homework", ["Daft Punk"])
@@ -225,7 +225,7 @@ def test_headless_login_end_to_end_then_liked_songs(fake, token_path, capsys):
     assert page.status_code == 200 and "close this tab" in page.text
     assert page.url.startswith(callback + "?code=")
     result = thread.finish()
-    assert result["scope"] == USER_SCOPE and result["expires_at"] > time.time() + 3000
+    assert set(result["scope"].split()) == set(LOGIN_SCOPE.split()) and result["expires_at"] > time.time() + 3000
     assert mode(token_path) == 0o600
     (authorize,) = fake.requests_to(r"^/authorize$")
     assert authorize.query["redirect_uri"] == callback and authorize.query["code_challenge_method"] == "S256"
@@ -249,7 +249,7 @@ def test_login_opens_the_browser_in_a_graphical_session(fake, token_path, monkey
 
     monkeypatch.setattr(webbrowser, "open", browser)
     thread = start_login(fake, token_path, f"http://127.0.0.1:{free_port()}/callback", open_browser=True)
-    assert thread.finish()["scope"] == USER_SCOPE
+    assert set(thread.finish()["scope"].split()) == set(LOGIN_SCOPE.split())
     assert len(opened) == 1 and opened[0].startswith(fake.accounts_url + "/authorize?")
 
 
@@ -260,7 +260,7 @@ def test_login_starts_no_text_browser_without_a_graphical_session(fake, token_pa
     monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("a browser was started"))
     thread = start_login(fake, token_path, f"http://127.0.0.1:{free_port()}/callback", open_browser=True)
     requests.get(printed_address(capsys), timeout=5)
-    assert thread.finish()["scope"] == USER_SCOPE
+    assert set(thread.finish()["scope"].split()) == set(LOGIN_SCOPE.split())
 
 
 def test_refused_login_is_an_auth_error(fake, token_path, capsys):
@@ -325,7 +325,7 @@ def paste_login(fake, token_path, capsys, answer=None, **kwargs):
 
 def test_pasted_address_completes_the_login(fake, token_path, capsys):
     fake.set_saved_tracks([song(3)])
-    assert paste_login(fake, token_path, capsys)["scope"] == USER_SCOPE
+    assert set(paste_login(fake, token_path, capsys)["scope"].split()) == set(LOGIN_SCOPE.split())
     assert mode(token_path) == 0o600
     assert source_for(fake, token_path).saved_tracks().track_count == 1
 

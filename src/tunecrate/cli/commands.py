@@ -489,6 +489,7 @@ def logout() -> None:
 @app.command()
 def demo(
     keep_serving: bool = typer.Option(False, "--serve", help="Keep the stand-in servers running until Ctrl-C."),
+    plex: bool = typer.Option(False, "--plex", help="Then push the playlist into a Plex stand-in (mirror, scan, match)."),
 ) -> None:
     """Run the main job offline: mirror a public playlist of more than 100 entries, with no Spotify app.
 
@@ -497,6 +498,9 @@ def demo(
     JavaScript runtime) → ffmpeg → mutagen path runs, only the hosts are local.
     Most tracks are pinned to their audio; a few are found by searching YouTube
     Music through the stand-in proxy (TUNECRATE_PROXY, TUNECRATE_CA_BUNDLE).
+
+    With --plex the playlist is then pushed into a Plex stand-in: mirrored into
+    the folder it watches, scanned, matched by path, made a Plex playlist.
 
     \b
     Example:
@@ -511,7 +515,7 @@ def demo(
 
     console = err_console()
     shown = 10
-    with demo_world(storage_root=state.storage, data_root=state.data) as world:
+    with demo_world(storage_root=state.storage, data_root=state.data, plex=plex) as world:
         console.print(f"Spotify's public web pages at {world.world.web.web_url} (no app credentials set), "
                       f"media at {world.world.media.base_url}; music.youtube.com and www.youtube.com through "
                       f"the proxy at {world.world.proxy.url}", markup=False, highlight=False)
@@ -533,6 +537,10 @@ def demo(
                 console.print("Found by search; to see why each match won:", markup=False, highlight=False)
                 for track_id in world.playlist.searched:
                     console.print(f"  tunecrate match show {track_id}", markup=False, highlight=False)
+            if plex:
+                from tunecrate.cli.push_commands import demo_push
+
+                demo_push(world, lib, console)
         if keep_serving:
             console.print("Stand-ins keep running; press Ctrl-C to stop. To use them from another shell, "
                           "paste this there:")

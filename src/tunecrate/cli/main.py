@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tunecrate.cli import commands, doctor_commands, export_commands, import_commands, review_commands, smart  # noqa: F401  (they register)
+from tunecrate.cli import (  # noqa: F401  (they register)
+    commands, doctor_commands, export_commands, import_commands, push_commands, review_commands, server_commands,
+    smart,
+)
 from tunecrate.cli.base import app
 
 __all__ = ["app", "main"]

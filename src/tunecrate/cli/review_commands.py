@@ -154,17 +154,27 @@ def match_accept(
 
 
 @app.command()
-def review(as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON and ask nothing.")) -> None:
+def review(
+    as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON and ask nothing."),
+    target: Optional[str] = typer.Option(None, "--target", help="Review the matches of a push or transfer to this "
+                                                                "service instead (plex, subsonic, spotify, m3u)."),
+) -> None:
     """Decide, track by track, the recordings the matcher was unsure about.
 
     Shows each track held for review or unresolved with its best candidates;
     keys: a accept, 1-9 pick, p paste a URL or file, s don't download,
     n next, b back, q quit. Decisions are saved at once; run it again to resume.
 
+    With --target, the songs a push or transfer could not settle on that service
+    (s there means "don't sync this one").
+
     \b
     Example:
       tunecrate review
     """
+    if target is not None:
+        _review_target(target, as_json)
+        return
     if as_json:
         with open_library(create=False) as lib:
             print_json(lib.review_queue())
@@ -177,6 +187,24 @@ def review(as_json: bool = typer.Option(False, "--json", help="Print the queue a
 
     with open_library(create=False) as lib:
         run_review(lib, _console())
+
+
+def _review_target(target: str, as_json: bool) -> None:
+    from tunecrate.library.transfers import SIDES
+
+    if target not in SIDES or not SIDES[target]:
+        raise typer.BadParameter(f"--target is one of {', '.join(k for k, v in SIDES.items() if v)}")
+    if as_json:
+        with open_library() as lib:
+            print_json(lib.target_review_queue(target))
+        return
+    if not sys.stdin.isatty():
+        raise ConfigurationError(f"review is interactive and stdin is not a terminal; use `tunecrate review "
+                                 f"--target {target} --json` to list the queue")
+    from tunecrate.cli.target_review import run_target_review
+
+    with open_library() as lib:
+        run_target_review(lib, target, _console())
 
 
 # -- retag ----------------------------------------------------------------------------------

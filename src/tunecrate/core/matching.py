@@ -66,7 +66,8 @@ names another venue or remixer, loses points. Softer differences (acoustic,
 demo, a cappella, extended, clean against explicit, another language, a
 re-recording such as "Taylor's Version") are penalties in ``version``. A
 guest artist the track does not credit (``"Song (feat. X)"``) lowers
-``artist``: it is another version of the song.
+``artist``: it is another version of the song. A guest the track's own title
+names counts as credited.
 
 Titles are compared after :func:`normalize_title`, which removes feature
 credits, remaster and edition tags and video noise, so that
@@ -81,6 +82,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -200,6 +202,12 @@ _TRANSLATE = str.maketrans(
 )
 
 
+#: Strings whose normalised forms are kept: matching a playlist scores each track against several
+#: candidates, and a candidate (a media server's track) against several tracks.
+_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=_CACHE)
 def _fold(text: str) -> str:
     """NFKC, casefold, strip accents from Latin letters, unify dashes, quotes, brackets.
 
@@ -215,6 +223,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept)).translate(_TRANSLATE)
 
 
+@lru_cache(maxsize=_CACHE)
 def _words(folded: str) -> str:
     """Turn folded text into space-separated word tokens (``"Don't"`` → ``"dont"``).
 
@@ -303,6 +312,7 @@ class _Part:
     quoted: tuple[str, ...]
 
 
+@lru_cache(maxsize=_CACHE)
 def _parse(title: str) -> tuple[_Part, ...]:
     """Split a title into its dash-separated parts, without credits and noise.
 
@@ -346,6 +356,7 @@ def _parse(title: str) -> tuple[_Part, ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=_CACHE)
 def normalize_title(title: str) -> str:
     """Reduce a track or video title to comparable words.
 
@@ -460,7 +471,12 @@ _ALBUM_TAGS = frozenset({"live", "acoustic"})
 
 
 def _tag_hits(words: str) -> Counter[str]:
-    """How many times each version tag is named in ``words`` (a :func:`_words` string)."""
+    """How many times each version tag is named in ``words`` (a :func:`_words` string); a fresh Counter."""
+    return Counter(_tag_counts(words))
+
+
+@lru_cache(maxsize=_CACHE)
+def _tag_counts(words: str) -> dict[str, int]:
     hits: Counter[str] = Counter()
     for tag, pattern in _VERSION_PATTERNS.items():
         count = sum(1 for _ in pattern.finditer(words))
@@ -471,7 +487,7 @@ def _tag_hits(words: str) -> Counter[str]:
             hits["remix"] += 1
     for m in _LANGUAGE.finditer(words):
         hits[f"{m.group(1)} version"] += 1
-    return hits
+    return dict(hits)
 
 
 def version_tags(text: str) -> frozenset[str]:
@@ -559,6 +575,13 @@ _CREDITING_PROVIDERS = frozenset({"ytmusic", "local"})
 
 
 def _artist_names(raw: str) -> list[str]:
+    """Word strings under which ``raw`` (an artist or a channel) may appear (a fresh list; see
+    :func:`_artist_forms`)."""
+    return list(_artist_forms(raw))
+
+
+@lru_cache(maxsize=_CACHE)
+def _artist_forms(raw: str) -> tuple[str, ...]:
     """Word strings under which ``raw`` (an artist or a channel) may appear.
 
     Includes the whole name, the name without channel affixes (``VEVO``,
@@ -586,7 +609,7 @@ def _artist_names(raw: str) -> list[str]:
             forms.add(words)
             if words.startswith("the "):
                 forms.add(words[4:])
-    return sorted(forms)
+    return tuple(sorted(forms))
 
 
 def _name_similarity(track_name: str, cand_name: str) -> float:
@@ -843,9 +866,12 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     track_qualifiers += head.brackets
     partial = not track.knows("artists")
     track_artists = [_artist_names(a) for a in track.artists]
-    if partial:  # the title's own feature credit names guests the export's one artist leaves out
-        track_artists += [_artist_names(g) for g in _title_guests(track.title)
-                          if not _is_credited(_words(g), track_artists)]
+    # A guest the track's own title credits ("Song (feat. X)" tagged with the main artist only, as media
+    # servers and files often are) is one of its artists, not another version's.
+    for m in _FEAT_NAMES.finditer(_fold(track.title)):
+        for name in _ARTIST_SPLIT.split(m.group(1) or m.group(2)):
+            if _words(name) and not _is_credited(_words(name), track_artists):
+                track_artists.append(_artist_names(name))
     artist_words = sorted({s for names in track_artists for s in names}, key=len, reverse=True)
 
     cand_parts = _parse(candidate.title)

@@ -12,7 +12,15 @@ History:
 1. tracks, playlists, entries, match decisions, jobs, the local music index;
 2. ``track.missing`` (fields the source could not fill), ``track.wanted``
    renamed ``added_directly``, ``playlist.source`` (the metadata source a
-   playlist was loaded from; ``spotify-api`` for playlists of version 1).
+   playlist was loaded from; ``spotify-api`` for playlists of version 1);
+3. jobs as the HTTP server runs them: ``kind`` becomes ``job_type``
+   (``load``/``sync`` become ``track_load``, ``album_load``, ``playlist_sync``,
+   ``likes_sync``), ``done`` becomes ``completed``, ``error`` becomes
+   ``message``, ``summary`` becomes ``result`` (``{"counts": …}``),
+   ``started_at`` becomes ``created_at``; new ``progress``, ``updated_at`` and
+   ``started_at``; states ``pending`` and ``cancelled``.
+4. the media-server tables of :mod:`tunecrate.db.service_index`: the cached index of a server's
+   tracks, its state, and the match of each song on each target (created empty).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from sqlmodel import SQLModel, create_engine
 
 from tunecrate.core.errors import CatalogueDamaged, StorageError
 
-from . import local_index, models  # noqa: F401  (registers the tables)
+from . import local_index, models, service_index  # noqa: F401  (registers the tables)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -38,8 +46,35 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE playlist SET source = 'spotify-api'")
 
 
+def _v3(conn: Connection) -> None:
+    sql = conn.exec_driver_sql
+    sql("ALTER TABLE job RENAME COLUMN kind TO job_type")
+    sql("ALTER TABLE job RENAME COLUMN error TO message")
+    sql("ALTER TABLE job RENAME COLUMN summary TO result")
+    sql("ALTER TABLE job RENAME COLUMN started_at TO created_at")
+    sql("ALTER TABLE job ADD COLUMN progress FLOAT NOT NULL DEFAULT 0")
+    sql("ALTER TABLE job ADD COLUMN updated_at DATETIME NOT NULL DEFAULT '1970-01-01 00:00:00.000000'")
+    sql("ALTER TABLE job ADD COLUMN started_at DATETIME")
+    # Version 2 wrote loads as ("load", "track:<id>") and syncs as ("sync", "<playlist id>").
+    sql("UPDATE job SET job_type = substr(target, 1, instr(target, ':') - 1) || '_load', "
+        "target = substr(target, instr(target, ':') + 1) WHERE job_type = 'load' AND instr(target, ':') > 0")
+    sql("UPDATE job SET job_type = CASE target WHEN 'likes' THEN 'likes_sync' ELSE 'playlist_sync' END "
+        "WHERE job_type = 'sync'")
+    sql("UPDATE job SET status = 'completed' WHERE status = 'done'")
+    sql("UPDATE job SET result = json_object('counts', json(result))")
+    sql("UPDATE job SET progress = 1 WHERE status = 'completed'")
+    sql("UPDATE job SET started_at = created_at, updated_at = coalesce(finished_at, created_at)")
+    sql("CREATE INDEX ix_job_status ON job (status)")
+
+
+
+def _v4(conn: Connection) -> None:
+    for table in (service_index.ServiceTrack, service_index.ServiceIndexState, service_index.ServiceMatch):
+        table.__table__.create(conn)
+
+
 #: ``MIGRATIONS[n - 1]`` upgrades a catalogue from version ``n`` to ``n + 1``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v2, _v3, _v4]
 #: The version this release writes.
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -182,19 +182,38 @@ class MatchDecision(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utcnow)
 
 
-class Job(SQLModel, table=True):
-    """A long operation (load, sync) and how it ended.
+class JobStatus:
+    """Values of :attr:`Job.status`."""
 
-    ``status`` is ``"running"``, ``"done"`` or ``"failed"``; ``summary`` holds
-    the counts reported to the user.
+    PENDING = "pending"        # waiting for the server's worker
+    RUNNING = "running"        # working now (its process holds the write lock)
+    COMPLETED = "completed"    # finished; every track ended downloaded, present, or a decision's outcome
+    FAILED = "failed"          # an error, a track that failed, or ``interrupted`` (its process died)
+    CANCELLED = "cancelled"    # the user stopped it
+    FINISHED = (COMPLETED, FAILED, CANCELLED)
+
+
+class Job(SQLModel, table=True):
+    """A long operation (a load, a sync) and how it went.
+
+    ``job_type`` is one of :data:`tunecrate.library.jobs.JOB_TYPES`
+    (``playlist_load``, ``likes_sync``, …) and ``target`` what it works on
+    (a reference or a stored playlist id). ``status`` is a :class:`JobStatus`
+    value; ``progress`` runs from 0 to 1; ``message`` is the latest progress
+    line, or why the job failed or was cancelled (``interrupted`` when its
+    process died). ``result`` is the report the CLI prints with ``--json``
+    (``null`` until the job ends). ``pid`` is the process that ran it.
     """
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    kind: str
+    job_type: str
     target: str
-    status: str = "running"
+    status: str = Field(default=JobStatus.PENDING, index=True)
     pid: Optional[int] = None
-    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    error: Optional[str] = None
-    started_at: datetime = Field(default_factory=utcnow)
+    result: Optional[Any] = Field(default=None, sa_column=Column(JSON, nullable=False))
+    message: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
     finished_at: Optional[datetime] = None
+    progress: float = 0.0
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None

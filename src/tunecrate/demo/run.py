@@ -15,6 +15,11 @@ Spotify pages) listen on the ports of the previous run when they are free
 (kept in ``<data_root>/demo-ports.json``), and the demo audio is generated
 the same way every time, so that running the demo again finds every track
 present and downloads nothing.
+
+With ``plex=True`` a Plex stand-in runs too: its music section watches a
+temporary folder, which Plex knows as ``/data/music`` (``PLEX_PATH_MAP`` maps
+it), so that a push can mirror the playlist's files there, have Plex scan
+them and build the Plex playlist from them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tunecrate.core.settings import Settings
 from tunecrate.demo.media_server import MediaServer
+from tunecrate.demo.plex_server import FakePlex
 from tunecrate.demo.spotify_server import FakeSpotify
 from tunecrate.demo.spotify_web_server import FakeSpotifyWeb
 from tunecrate.demo.world import PublicPlaylist, StandIns, build_public_playlist
@@ -53,11 +59,14 @@ S = TypeVar("S")
 @dataclass
 class Demo:
     """The running stand-ins (``world``), the public playlist on them (``playlist``), and ``settings``
-    that point a library at them without Spotify credentials, with search on."""
+    that point a library at them without Spotify credentials, with search on; ``plex`` and the
+    folder its music section watches (``plex_folder``) when the demo runs with Plex."""
 
     world: StandIns
     playlist: PublicPlaylist
     settings: Settings
+    plex: FakePlex | None = None
+    plex_folder: Path | None = None
 
     def pin_sources(self, library: Library) -> int:
         """Pin the tracks search is not meant to find to their audio on the media stand-in (as pins of
@@ -100,12 +109,12 @@ def _listen(factory: Callable[..., S], port: int | None) -> S:
 
 
 @contextmanager
-def demo_world(*, storage_root: Path | None, data_root: Path | None) -> Iterator[Demo]:
+def demo_world(*, storage_root: Path | None, data_root: Path | None, plex: bool = False) -> Iterator[Demo]:
     """Run the stand-ins (audio generated in a temporary folder) for as long as the block lasts.
 
     The library the settings name is the one of ``storage_root``/``data_root``
     (``./storage_data`` and ``./data`` by default), so that ``tunecrate
-    tracks`` shows the result afterwards. Raises
+    tracks`` shows the result afterwards. ``plex`` adds the Plex stand-in. Raises
     :class:`~tunecrate.core.errors.StorageError` when the ports file cannot be written.
     """
     base = Settings.load(storage_root=storage_root, data_root=data_root)
@@ -120,4 +129,13 @@ def demo_world(*, storage_root: Path | None, data_root: Path | None) -> Iterator
         base.data_root.mkdir(parents=True, exist_ok=True)
         write_json(ports_file, {"spotify": spotify.port, "web": web.port, "media": media.port})
         playlist = build_public_playlist(world, size=DEMO_PLAYLIST_SIZE, searched=DEMO_SEARCHED)
-        yield Demo(world, playlist, base.with_overrides(**world.settings_overrides(credentials=False, search=True)))
+        overrides = world.settings_overrides(credentials=False, search=True)
+        if not plex:
+            yield Demo(world, playlist, base.with_overrides(**overrides))
+            return
+        folder = Path(work) / "plex-music"
+        folder.mkdir()
+        server = stack.enter_context(FakePlex())
+        server.add_section("Music", "/data/music", folder=folder)
+        overrides.update(plex_url=server.base_url, plex_token=server.token, plex_path_map=(f"{folder}=/data/music",))
+        yield Demo(world, playlist, base.with_overrides(**overrides), server, folder)

@@ -12,12 +12,13 @@ that no reader sees half a playlist.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import case, delete, func, insert
 from sqlmodel import Session, select
 
 from tunecrate.core.errors import NotFound
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Catalogue", "LocalPlaylist", "playlist_document"]
 
+#: The Track columns a :class:`TrackRecord` shows: selecting these gives plain rows (JSON lists
+#: decoded) instead of ORM objects, which listings of thousands of tracks cannot afford.
+_TRACK_COLUMNS = tuple(Track.__table__.columns[name] for name in (
+    "track_id", "title", "artists", "album", "album_artists", "isrc", "duration_ms", "path", "size_bytes", "status",
+    "reason", "source_url", "source_provider", "match_score"))
 #: Version of the ``playlists/<id>.json`` documents this release writes.
 DOCUMENT_FORMAT = 2
 #: Tracks upserted per round trip (and held by the session at once).
@@ -85,6 +91,7 @@ class Catalogue:
     def __init__(self, engine: Engine, layout: Layout) -> None:
         self.engine = engine
         self.layout = layout
+        self._prefix = str(layout.root) + os.sep  # row paths are relative to the root
 
     # -- mapping --------------------------------------------------------------------------
 
@@ -93,20 +100,27 @@ class Catalogue:
         return status == TrackStatus.DOWNLOADED and bool(path) and (self.layout.root / path).is_file()
 
     def record(self, row: Track, position: int | None = None) -> TrackRecord:
-        """The listing record of a row (a :class:`Track`, or a plain row of its columns)."""
-        return TrackRecord(
-            track_id=row.track_id, title=row.title, artists=tuple(row.artists), album=row.album,
-            album_artists=tuple(row.album_artists), isrc=row.isrc, duration_ms=row.duration_ms,
-            path=str(self.layout.root / row.path) if row.path else None, size_bytes=row.size_bytes,
-            status=row.status, reason=row.reason, source_url=row.source_url,
-            source_provider=row.source_provider, match_score=row.match_score, position=position,
-        )
+        """The listing record of a Track row."""
+        return self.record_of(tuple(getattr(row, column.name) for column in _TRACK_COLUMNS), position)
+
+    def record_of(self, values: Sequence, position: int | None = None) -> TrackRecord:
+        """The listing record of the values of :data:`_TRACK_COLUMNS`, in that order (a plain result row)."""
+        (track_id, title, artists, album, album_artists, isrc, duration_ms, path, size_bytes, status, reason,
+         source_url, source_provider, match_score) = values
+        return TrackRecord(track_id, title, tuple(artists), album, tuple(album_artists), isrc, duration_ms,
+                           self._prefix + path.replace("/", os.sep) if path else None, size_bytes, status, reason,
+                           source_url, source_provider, match_score, position)
 
     # -- reading ---------------------------------------------------------------------------
 
     def track_row(self, track_id: str) -> Track | None:
         with Session(self.engine) as session:
             return session.get(Track, track_id)
+
+    def file_state(self, track_id: str) -> tuple[str, str | None] | None:
+        """A track's ``(status, relative path)``, read without building its row (``None``: no such track)."""
+        with Session(self.engine) as session:
+            return session.exec(select(Track.status, Track.path).where(Track.track_id == track_id)).first()
 
     def playlist_row(self, playlist_id: str) -> Playlist | None:
         with Session(self.engine) as session:
@@ -115,9 +129,9 @@ class Catalogue:
     def tracks(self) -> list[TrackRecord]:
         """Every track, by artist then title."""
         with Session(self.engine) as session:
-            rows = session.exec(select(*Track.__table__.columns)).all()  # plain rows: no ORM object per track
-        rows.sort(key=lambda r: ([a.casefold() for a in r.artists], r.title.casefold()))
-        return [self.record(r) for r in rows]
+            rows = session.exec(select(*_TRACK_COLUMNS)).all()  # plain rows: no ORM objects to build
+        rows.sort(key=lambda r: ([a.casefold() for a in r[2]], r[1].casefold()))
+        return [self.record_of(r) for r in rows]
 
     def playlist_ids(self) -> list[str]:
         """Every playlist id, by title."""
@@ -130,11 +144,12 @@ class Catalogue:
             rows = session.exec(select(Playlist).order_by(Playlist.title)).all()
             counts: dict[str, int] = {}
             downloaded: dict[str, int] = {}
-            for pid, status in session.exec(
-                select(PlaylistEntry.playlist_id, Track.status).join(Track, Track.track_id == PlaylistEntry.track_id)
+            for pid, count, done in session.exec(
+                select(PlaylistEntry.playlist_id, func.count(),
+                       func.sum(case((Track.status == TrackStatus.DOWNLOADED, 1), else_=0)))
+                .join(Track, Track.track_id == PlaylistEntry.track_id).group_by(PlaylistEntry.playlist_id)
             ):
-                counts[pid] = counts.get(pid, 0) + 1
-                downloaded[pid] = downloaded.get(pid, 0) + (status == TrackStatus.DOWNLOADED)
+                counts[pid], downloaded[pid] = count, int(done or 0)
         return [PlaylistSummary(
             playlist_id=r.playlist_id, kind=r.kind, title=r.title, owner=r.owner,
             track_count=counts.get(r.playlist_id, 0), downloaded=downloaded.get(r.playlist_id, 0),
@@ -147,22 +162,26 @@ class Catalogue:
             row = session.get(Playlist, playlist_id)
             if row is None:
                 raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
-            pairs = session.exec(
-                select(PlaylistEntry, Track).join(Track, Track.track_id == PlaylistEntry.track_id)
+            rows = session.exec(
+                select(PlaylistEntry.position, *_TRACK_COLUMNS).join(Track, Track.track_id == PlaylistEntry.track_id)
                 .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
             ).all()
-        tracks = tuple(self.record(track, entry.position) for entry, track in pairs)
+        tracks = tuple(self.record_of(row[1:], row[0]) for row in rows)
         return PlaylistDetail(playlist_id=row.playlist_id, kind=row.kind, title=row.title, owner=row.owner,
                               snapshot_id=row.snapshot_id, track_count=len(tracks), tracks=tracks, source=row.source)
 
-    def entries(self, playlist_id: str) -> list[TrackInfo]:
-        """The tracks of a playlist in order (a track listed twice appears twice), in one query."""
+    def playlist_infos(self, playlist_id: str) -> tuple[TrackInfo, ...]:
+        """The :class:`TrackInfo` of a playlist's entries, in order (``()`` for an unknown playlist).
+
+        Rows are read in batches and mapped one by one, so that memory does
+        not grow with the playlist beyond the result itself.
+        """
         with Session(self.engine) as session:
             rows = session.exec(
                 select(Track).join(PlaylistEntry, PlaylistEntry.track_id == Track.track_id)
                 .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
-            ).all()
-            return [row.info() for row in rows]
+                .execution_options(yield_per=500))
+            return tuple(row.info() for row in rows)
 
     def local_playlist(self, playlist_id: str) -> LocalPlaylist | None:
         """The playlist as the library holds it, or ``None`` when it is not in the library."""

@@ -145,11 +145,11 @@ class Exporter:
 
     def path_of(self, track_id: str) -> Path | None:
         """The absolute path of a track's MP3 when it is downloaded and inside the storage root."""
-        row = self.catalogue.track_row(track_id)
-        if row is None or row.status != TrackStatus.DOWNLOADED or not row.path:
+        state = self.catalogue.file_state(track_id)
+        if state is None or state[0] != TrackStatus.DOWNLOADED or not state[1]:
             return None
         try:
-            path = self.layout.resolve(row.path)
+            path = self.layout.resolve(state[1])
         except StorageError:
             return None
         return path if path.is_file() else None
@@ -175,6 +175,9 @@ class Exporter:
         Raises :class:`NotFound` when the library does not hold the track, or
         holds it without a file (not downloaded yet, or the file went missing).
         """
+        path = self.path_of(track_id)
+        if path is not None:
+            return path
         row = self.catalogue.track_row(track_id)
         if row is None:
             raise NotFound(f"no track {track_id} in the library (see `tunecrate tracks`)")
@@ -182,11 +185,8 @@ class Exporter:
         if row.status != TrackStatus.DOWNLOADED or not row.path:
             reason = f": {' '.join(row.reason.split())}" if row.reason else ""
             raise NotFound(f"track {track_id} ({label}) is not downloaded (status {row.status}{reason})")
-        path = self.path_of(track_id)
-        if path is None:
-            raise NotFound(f"the file of track {track_id} ({label}) is missing from the library; "
-                           "load the track or its playlist again to fetch it")
-        return path
+        raise NotFound(f"the file of track {track_id} ({label}) is missing from the library; "
+                       "load the track or its playlist again to fetch it")
 
     def save_track(self, track_id: str, out: Destination, *, directory: bool = False) -> Path:
         """Copy a downloaded track's MP3 out of the library; return the absolute path written.
@@ -218,7 +218,7 @@ class Exporter:
         if row is None:
             raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
         return TrackList(kind=row.kind, id=row.playlist_id, title=row.title,
-                         entries=tuple(self.catalogue.entries(playlist_id)),
+                         entries=self.catalogue.playlist_infos(playlist_id),
                          snapshot=row.snapshot_id, owner=row.owner, description=row.description,
                          cover_url=row.cover_url, source=row.source)
 
@@ -226,8 +226,8 @@ class Exporter:
         """What exporting the playlists to the target ``target`` (a :data:`~tunecrate.targets.TARGETS`
         name) with ``options`` would do; nothing changes. Raises :class:`NotFound`,
         :class:`ConfigurationError` and the target's own errors."""
-        built = target_class(target).from_settings(self.settings, **options)  # bad names and options first
-        return built.plan([self.tracklist(pid) for pid in playlist_ids], self)
+        lists = [self.tracklist(pid) for pid in playlist_ids]
+        return target_class(target).from_settings(self.settings, **options).plan(lists, self)
 
     def apply(self, target: str, plan: Any, **options: Any) -> Any:
         """Carry out a plan of :meth:`plan` with the same target; return its report."""

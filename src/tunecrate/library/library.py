@@ -10,6 +10,8 @@ builds the components that do the work, each with one job:
 ``exporter``        track files and playlists through the targets (:mod:`.exporter`)
 ``maintenance``     repair, gc, verify, retag, rebuild (:mod:`.maintenance`)
 ``jobs``            the Job table (:mod:`.jobs`)
+``services``        remembered matches and cached indexes of playlist services (:mod:`.services`)
+``transfers``       pushes into media servers, transfers between services (:mod:`.transfers`)
 ==================  ==========================================================
 
 Components other than the catalogue and the jobs are built, and their
@@ -28,6 +30,7 @@ not, and may run while a load or sync is in progress (SQLite WAL).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -56,7 +59,9 @@ if TYPE_CHECKING:
     from tunecrate.library.exporter import Destination, Exporter
     from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
     from tunecrate.library.pipeline import ProgressCallback
+    from tunecrate.library.services import ServiceReviewItem, ServiceStore
     from tunecrate.library.sync import SyncEngine
+    from tunecrate.library.transfers import PushResult, TransferPlan, Transfers
     from tunecrate.media.covers import CoverFetcher
     from tunecrate.media.ytdlp import YtDlpFactory
     from tunecrate.providers.base import Provider
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
     from tunecrate.targets.base import ExportResult
     from tunecrate.targets.mirror import MirrorResult
     from tunecrate.targets.playlist_zip import PlaylistZip
+    from tunecrate.targets.service import ProgressFn, PushReport, RemoteTrack
 
 __all__ = ["LIKES", "Library"]
 
@@ -99,14 +105,17 @@ class Library:
     where it was looked for. A damaged or empty catalogue is
     :class:`CatalogueDamaged` (what to do in its message), unless
     ``set_aside_damaged`` (``load-local``) moves it aside first
-    (:attr:`set_aside`).
+    (:attr:`set_aside`). ``settings_models`` are the settings models of the
+    interface that opens the library (the HTTP server's), so that their keys
+    are accepted in ``config.toml``.
     """
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
                  providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
-                 create: bool = True) -> None:
-        if settings.unknown_keys():  # only then are the modules' own settings needed to tell
-            settings.check_keys(_all_settings_models())
+                 create: bool = True, settings_models: Sequence[type] = ()) -> None:
+        if set(settings.unknown_keys()) - {name for model in settings_models for name in model.model_fields}:
+            # Only then are the modules' own settings needed to tell a module's key from a typo.
+            settings.check_keys([*_all_settings_models(), *settings_models])
         self.settings = settings
         self.layout = Layout(settings.storage_root)
         self._lock_path = settings.data_root / "tunecrate.lock"
@@ -179,6 +188,20 @@ class Library:
         raises :class:`ConfigurationError` in one line)."""
         for model in _fetch_settings_models():
             self.settings.section(model)
+
+    @cached_property
+    def services(self) -> ServiceStore:
+        """Remembered matches and cached indexes of playlist services (:mod:`tunecrate.library.services`)."""
+        from tunecrate.library.services import ServiceStore
+
+        return ServiceStore(self._engine, self.exporter, self._writing)
+
+    @cached_property
+    def transfers(self) -> Transfers:
+        """Pushes into media servers and transfers between services (:mod:`tunecrate.library.transfers`)."""
+        from tunecrate.library.transfers import Transfers
+
+        return Transfers(self.settings, self.exporter, self.services, self.sync_engine, self._writing)
 
     @classmethod
     def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
@@ -296,6 +319,17 @@ class Library:
         except LibraryBusy:
             return "the playlist's cover was not fetched: another tunecrate process is changing the library"
         return f"playlist cover: {warning}" if warning else None
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the write lock across several operations (one job of the HTTP server).
+
+        Other processes get :class:`LibraryBusy` meanwhile; the library's own
+        operations inside the block (in any thread of this process) go ahead.
+        Raises :class:`LibraryBusy` when another process holds it.
+        """
+        with self._writing():
+            yield
 
     # -- the pipeline ---------------------------------------------------------------------
 
@@ -710,3 +744,47 @@ class Library:
     def playlist_cover(self, playlist_ref: str, *, refresh: bool = False) -> tuple[Path | None, str | None]:
         """The playlist's cover file, fetched and kept when missing: ``(path, warning)``."""
         return self.exporter.playlist_cover(self.playlist_id(playlist_ref), refresh=refresh)
+
+    # -- pushes and transfers ----------------------------------------------------------------------
+
+    def push(self, playlist_ref: str, target: str, *, name: str | None = None, dry_run: bool = False,
+             mirror: Destination | None = None, report_file: Path | None = None,
+             progress: ProgressFn | None = None) -> PushResult:
+        """Make a playlist on ``target`` (``"plex"``, ``"subsonic"``) equal to a library playlist; see
+        :meth:`Transfers.push`."""
+        folder = None if mirror is None else Path(os.fspath(mirror)).expanduser()
+        return self.transfers.push(self.playlist_id(playlist_ref), target, name=name, dry_run=dry_run, mirror=folder,
+                                   report_file=report_file, progress=progress)
+
+    def plan_transfer(self, source: str, dest: str, *, progress: ProgressFn | None = None) -> TransferPlan:
+        """Steps 1 and 2 of a transfer between two sides (``spotify:…``, ``plex:…``, …); see
+        :meth:`Transfers.plan_transfer`."""
+        return self.transfers.plan_transfer(source, dest, progress=progress)
+
+    def apply_transfer(self, transfer: TransferPlan, *, progress: ProgressFn | None = None) -> PushReport:
+        """Step 3 of a transfer: write and remember; see :meth:`Transfers.apply_transfer`."""
+        return self.transfers.apply_transfer(transfer, progress=progress)
+
+    def close_transfer(self, transfer: TransferPlan) -> None:
+        """Drop a planned transfer without writing (a dry run)."""
+        self.transfers.close_transfer(transfer)
+
+    def target_review_queue(self, target: str) -> list[ServiceReviewItem]:
+        """The songs waiting for a decision on ``target``; see :meth:`ServiceStore.review_queue`."""
+        return self.services.review_queue(target)
+
+    def target_show(self, target: str, song_id: str) -> ServiceReviewItem:
+        """What is remembered about one song on ``target``. Raises :class:`NotFound`."""
+        return self.services.show(target, song_id)
+
+    def target_confirm(self, target: str, song_id: str, candidate_index: int = 0) -> RemoteTrack:
+        """Take a song's candidate (0-based, best first) on ``target``; the next push or transfer uses it."""
+        return self.services.confirm(target, song_id, candidate_index)
+
+    def target_skip(self, target: str, song_id: str) -> None:
+        """"Don't sync this one" to ``target``: remembered, never asked again."""
+        self.services.skip(target, song_id)
+
+    def target_forget(self, target: str, song_id: str) -> bool:
+        """Forget a song's remembered match on ``target``; whether there was one."""
+        return self.services.forget(target, song_id)

@@ -9,14 +9,15 @@ in UTC, paths absolute.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tunecrate.core.types import SkippedEntry
 
 __all__ = [
     "CANCELLED", "SUMMARY_KEYS", "CandidateRecord", "Choice", "DecisionRecord", "DeletePlaylistResult", "DeleteTrackResult",
-    "Failure", "ImportReport", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail", "PlaylistRef",
+    "Failure", "ImportReport", "JobRecord", "KeptTrack", "LoadReport", "LoginState", "MusicFolder", "PlaylistDetail",
+    "PlaylistRef",
     "PlaylistSummary", "ReviewItem", "Stats", "TrackDetail", "TrackRecord", "TrackRef",
 ]
 
@@ -26,7 +27,12 @@ CANCELLED = "cancelled"
 SUMMARY_KEYS = ("downloaded", "present", "unresolved", "review", "skipped", "failed")
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
     if hasattr(value, "to_json"):
         return value.to_json()
     if isinstance(value, (list, tuple)):
@@ -40,7 +46,11 @@ class _Json:
     """``to_json()``: the dataclass's fields as a JSON-ready dict (nested results converted)."""
 
     def to_json(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        doc = dict(self.__dict__)  # the fields, in order: these dataclasses have no other attributes
+        for name, value in doc.items():
+            if not isinstance(value, _SCALARS):
+                doc[name] = _plain(value)
+        return doc
 
 
 @dataclass(frozen=True)
@@ -282,6 +292,30 @@ class LoginState(_Json):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "missing_scopes", tuple(self.missing_scopes))
+
+
+@dataclass(frozen=True)
+class JobRecord(_Json):
+    """A load or sync as the Job table holds it (``GET /jobs/{id}``).
+
+    ``status`` is ``pending``, ``running``, ``completed``, ``failed`` or
+    ``cancelled``; ``progress`` runs from 0 to 1; ``message`` is the latest
+    progress line or why it failed (``interrupted``: its process died);
+    ``result`` the :class:`LoadReport` JSON the CLI prints (a list of them
+    for ``sync_all``), ``None`` until it ends. Times are ISO 8601 (UTC).
+    """
+
+    job_id: int
+    job_type: str
+    target: str
+    status: str
+    progress: float
+    message: str | None
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    finished_at: str | None
+    result: Any = None
 
 
 @dataclass(frozen=True)

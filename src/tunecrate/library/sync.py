@@ -275,7 +275,7 @@ class SyncEngine:
         self._prepare()
         tracks = self.read(ref, source)
         with self._writing():
-            job = self.jobs.start("load", f"{tracks.kind}:{tracks.id}")
+            job = self.jobs.start(f"{tracks.kind}_load", tracks.id)
             stored = self.catalogue.upsert_tracks(tracks.entries, added_directly=True)
             outcomes = self._run(self.catalogue.needing_fetch([stored[t.track_id] for t in tracks.entries]),
                                  progress, cancel)
@@ -428,8 +428,9 @@ class SyncEngine:
             check_likes_read(tracks, len(local.entries), self.likes_min_kept)
         if not tracks.complete and local is not None:
             tracks = self._with_unseen(tracks, local)
+        job = (f"{tracks.kind}_{'sync' if short_circuit else 'load'}", tracks.id)
         reports, _ = self._apply([(tracks, local)], progress, cancel, dry_run=dry_run, keep_orphans=keep_orphans,
-                                 job=("sync", tracks.id))
+                                 job=job)
         return reports[0]
 
     def _apply(self, pairs: Sequence[tuple[TrackList, LocalPlaylist | None]], progress, cancel, *,

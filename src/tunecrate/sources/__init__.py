@@ -34,6 +34,9 @@ SOURCES: dict[str, str] = {
     "spotify-export": "tunecrate.sources.spotify_export:SpotifyExportSource",
     "exportify": "tunecrate.sources.exportify:ExportifySource",
     "spotify-browser": "tunecrate.sources.spotify_browser:SpotifyBrowserSource",
+    "plex": "tunecrate.targets.plex:PlexSource",
+    "subsonic": "tunecrate.targets.subsonic:SubsonicSource",
+    "m3u": "tunecrate.targets.m3u8:M3USource",
 }
 
 

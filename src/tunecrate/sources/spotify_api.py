@@ -43,6 +43,13 @@ Errors (all :mod:`tunecrate.core.errors`, one-line messages): 401 →
 playlist, which every Web API app gets 404 for since November 2024), 429 whose ``Retry-After`` exceeds
 ``max_retry_after_s`` (or that persists) → :class:`RateLimited`, 5xx after the
 retries, timeouts and connection failures → :class:`ServiceUnavailable`.
+The module's target half, :class:`SpotifyTarget`, adds songs to one of the user's playlists (a
+transfer into ``spotify:<playlist>``): candidates come from ``GET /search?type=track`` (by
+``isrc:`` first, then by title and artist; at most 10 results, the development-mode limit), and the
+songs are inserted with ``POST /playlists/{id}/items`` (JSON list of ``spotify:track:`` URIs, at most
+100 a request, ``position`` in the query), which needs a login with the ``playlist-modify-public``
+and ``playlist-modify-private`` scopes.
+
 Every request runs under the one retry policy (:mod:`tunecrate.core.retry`):
 a 429 asking for at most ``max_retry_after_s`` is slept and retried, and 5xx
 answers and network failures are retried with exponential backoff, up to
@@ -57,7 +64,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,14 +80,20 @@ from ..core.errors import (
     TunecrateError,
 )
 from ..core.net import TLS_HINT, requests_session, untrusted_certificate
+from ..core.matching import Thresholds
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
+from ..targets.service import (
+    Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack, WriteOutcome, plan_playlist,
+)
 from .base import SourceRefused
 from .spotify_login import (
     DEFAULT_ACCOUNTS_URL,
     DEFAULT_API_URL,
     SOURCE_CHOICES,
+    USER_SCOPE,
+    WRITE_SCOPE,
     SpotifySettings,
     checked_url,
     make_user_auth_manager,
@@ -95,7 +108,7 @@ if TYPE_CHECKING:
 
     from ..core.settings import Settings
 
-__all__ = ["SpotifyApiSource"]
+__all__ = ["SpotifyApiSource", "SpotifyService", "SpotifyTarget"]
 
 _PAGE_SIZE = 50
 _ENTRY_TYPES = ("track", "episode")
@@ -368,16 +381,35 @@ class SpotifyApiSource:
         page = self._get(what, self._user_sp.current_user_saved_tracks, limit=1, user=True)
         return _likes_fingerprint(page, what)
 
-    def _authorise_user(self, what: str) -> None:
+    def search_tracks(self, query: str, limit: int = 10) -> list[TrackInfo]:
+        """Tracks Spotify's search finds for ``query`` (``isrc:…``, ``track:"…" artist:"…"``), at most
+        ``limit`` (10 for development-mode apps): ``GET /search?type=track``. Errors as :meth:`track`."""
+        found = self._get(f"the search {query!r}", self._sp.search, query, limit=limit, type="track")
+        items = (found.get("tracks") or {}).get("items") or []
+        return [_track_info(obj) for obj in items if isinstance(obj, dict) and _skip_reason(obj) is None]
+
+    def add_to_playlist(self, playlist_id: str, track_ids: Sequence[str], position: int) -> str | None:
+        """Insert ``track_ids`` (at most 100) into the user's playlist at ``position`` (0-based):
+        ``POST /playlists/{id}/items``; the new snapshot id. Needs a login with the playlist-modify
+        scopes (:class:`AuthError` telling to log in again otherwise)."""
+        what = f"playlist {playlist_id}"
+        self._authorise_user(what, scope=WRITE_SCOPE)
+        answer = self._get(what, self._user_sp.playlist_add_items, playlist_id,
+                           [f"spotify:track:{t}" for t in track_ids], position=position, user=True,
+                           forbidden="only the playlist's owner and collaborators may add to it")
+        return answer.get("snapshot_id")
+
+    def _authorise_user(self, what: str, scope: str = USER_SCOPE) -> None:
         """Give the user client the login's access token, refreshed (and saved) if expired.
 
         Raises :class:`AuthError` telling to run ``tunecrate login`` when there
-        is no login, it lacks the scope, or it expired without a refresh token.
+        is no login, it lacks ``scope``, or it expired without a refresh token.
         """
         if self._user_auth is None:
-            raise AuthError(f"reading {what} needs a Spotify login: {_LOGIN_HINT}")
+            raise AuthError(f"{what} needs a Spotify login: {_LOGIN_HINT}")
         cached = self._user_auth.cache_handler.get_cached_token()
-        lacking = missing_scopes(cached) if cached else []
+        granted = set(str(cached.get("scope") or "").split()) if cached else None
+        lacking = [s for s in scope.split() if s not in granted] if granted is not None else []
         if lacking:
             raise AuthError(f"the Spotify login does not grant {', '.join(lacking)}, which tunecrate now asks "
                             f"for: run `tunecrate login` again")
@@ -681,3 +713,126 @@ def _track_info(obj: dict, album: dict | None = None) -> TrackInfo:
         isrc=isrc,
         cover_url=_largest_image_url(album.get("images")),
     )
+
+
+# -- the target half: adding songs to the user's playlists -------------------------------------------
+
+#: Track URIs per ``POST /playlists/{id}/items``.
+_ADD_BATCH = 100
+#: Brackets and dash-separated tails of a title ("Song (feat. X) - Remastered"), left out of a search.
+_QUALIFIERS = re.compile(r"\s*[(\[].*?[)\]]|\s+-\s+.*$")
+
+
+def _remote(track: TrackInfo) -> RemoteTrack:
+    return RemoteTrack(track.track_id, track.title, track.artists, track.album,
+                       track.album_artists[0] if track.album_artists else "", track.duration_ms or None, track.isrc)
+
+
+class SpotifyService:
+    """Spotify as a :class:`~tunecrate.targets.service.PlaylistService` for transfers: a playlist named
+    by its URL, URI or id; a song that is a Spotify track is itself (``"same track"``); others are
+    searched. Only adds (``mode="merge"``): a Spotify playlist is never emptied or reordered."""
+
+    name = "spotify"
+    provider = "spotify"
+    indexed = False
+    exact = "same track"
+
+    def __init__(self, source: SpotifyApiSource) -> None:
+        self.source = source
+
+    def find_playlist(self, title: str) -> RemotePlaylist | None:
+        """The playlist (entries that are not tracks, such as podcast episodes, keep their places)."""
+        tracks = self.source.playlist(title)
+        skipped = {s.position: s for s in tracks.skipped}
+        remaining = iter(tracks.entries)
+        entries = []
+        for position in range(len(tracks.entries) + len(skipped)):
+            if position in skipped:
+                entries.append((str(position), RemoteTrack(f"spotify-entry:{position}", skipped[position].name or "")))
+            else:
+                entries.append((str(position), _remote(next(remaining))))
+        return RemotePlaylist(tracks.id, tracks.title, tuple(entries))
+
+    def exact_matches(self, tracks: Sequence[TrackInfo], library: Any) -> dict[str, RemoteTrack]:
+        return {t.track_id: _remote(t) for t in tracks if is_spotify_id(t.track_id)}
+
+    def resolve(self, item: RemoteTrack) -> RemoteTrack | None:
+        return item
+
+    def search(self, track: TrackInfo) -> list[RemoteTrack]:
+        found: dict[str, RemoteTrack] = {}
+        if track.isrc:
+            found.update((t.track_id, _remote(t)) for t in self.source.search_tracks(f"isrc:{track.isrc}"))
+        if not found:
+            title = (_QUALIFIERS.sub("", track.title).strip() or track.title).replace('"', " ")
+            query = f'track:"{title}"' + (f' artist:"{track.artists[0]}"' if track.artists else "")
+            found.update((t.track_id, _remote(t)) for t in self.source.search_tracks(query))
+        return list(found.values())
+
+    @staticmethod
+    def _inserts(current: Sequence[str], desired: Sequence[str]) -> list[tuple[int, list[str]]]:
+        """``(position, track ids)`` runs that turn ``current`` into ``desired`` (which keeps ``current``
+        in order), each inserted left to right."""
+        runs: list[tuple[int, list[str]]] = []
+        at = 0
+        for index, item in enumerate(desired):
+            if at < len(current) and current[at] == item:
+                at += 1
+            elif runs and runs[-1][0] + len(runs[-1][1]) == index and len(runs[-1][1]) < _ADD_BATCH:
+                runs[-1][1].append(item)
+            else:
+                runs.append((index, [item]))
+        if at != len(current):
+            raise ConfigurationError("a transfer into Spotify only adds songs; it cannot remove or reorder them")
+        return runs
+
+    def operations(self, playlist: RemotePlaylist | None, title: str, desired: Sequence[str]) -> list[Operation]:
+        current = playlist.item_ids if playlist else []
+        return [Operation("insert", tuple(items), position=position)
+                for position, items in self._inserts(current, desired)]
+
+    def write(self, playlist: RemotePlaylist | None, title: str, desired: Sequence[str],
+              progress: ProgressFn | None = None) -> WriteOutcome:
+        if playlist is None:
+            raise NotFound(f"Spotify has no playlist {title}")
+        runs = self._inserts(playlist.item_ids, desired)
+        for position, items in runs:
+            self.source.add_to_playlist(playlist.playlist_id, items, position)
+        return WriteOutcome(playlist.playlist_id, added=sum(len(i) for _, i in runs), writes=len(runs))
+
+
+class SpotifyTarget:
+    """Transfers into one of the user's Spotify playlists (``spotify:<playlist>``): options ``name``
+    (the playlist's URL, URI or id), ``mode`` (``"merge"`` only) and ``progress``."""
+
+    name = "spotify"
+    settings_model = SpotifySettings
+
+    def __init__(self, source: SpotifyApiSource, playlist: str, *, thresholds: Thresholds,
+                 progress: ProgressFn | None = None) -> None:
+        self.service = SpotifyService(source)
+        self.playlist = playlist
+        self.thresholds = thresholds
+        self.progress = progress
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> SpotifyTarget:
+        if options.get("mode", "merge") != "merge":
+            raise ConfigurationError("Spotify playlists are written by transfers only (they only add songs)")
+        if not options.get("name"):
+            raise ConfigurationError("a transfer into Spotify needs the playlist (spotify:<playlist URL or id>)")
+        return cls(SpotifyApiSource.from_settings(settings), options["name"],
+                   thresholds=Thresholds(settings.accept_threshold, settings.review_threshold),
+                   progress=options.get("progress"))
+
+    def plan(self, lists: Sequence[TrackList], library: Any) -> PlaylistPlan:
+        (tracks,) = lists
+        return plan_playlist(self.service, tracks, library, title=self.playlist, mode="merge",
+                             thresholds=self.thresholds, progress=self.progress)
+
+    def apply(self, plan: PlaylistPlan) -> PushReport:
+        return plan.apply(self.progress)
+
+    def close(self) -> None:
+        self.service.source.close()

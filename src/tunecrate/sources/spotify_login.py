@@ -7,7 +7,9 @@ login).
 Liked Songs, and the playlists a user owns or collaborates on, need a user
 token (Authorization Code with PKCE, scopes :data:`USER_SCOPES`: a
 development-mode app reads the items of such playlists only with the user's
-token). :func:`login` gets one and stores it in a JSON file,
+token); adding songs to the user's playlists (a transfer) needs
+:data:`WRITE_SCOPE`, which a login asks for too. :func:`login` gets one and
+stores it in a JSON file,
 by convention ``<data_root>/spotify-token.json`` (:data:`TOKEN_FILE_NAME`);
 :class:`~tunecrate.sources.spotify_api.SpotifySource` later reads it and
 refreshes it when expired, through
@@ -64,9 +66,9 @@ from ..storage.atomic import SECRET_MODE, atomic_write
 if TYPE_CHECKING:
     from spotipy.oauth2 import SpotifyPKCE
 
-__all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_URL", "DEFAULT_REDIRECT_URI", "TOKEN_FILE_NAME", "USER_SCOPE",
-           "USER_SCOPES", "SOURCE_CHOICES", "PrivateTokenCache", "SpotifySettings", "checked_url", "login", "login_state", "logout",
-           "make_user_auth_manager", "missing_scopes", "token_path"]
+__all__ = ["DEFAULT_ACCOUNTS_URL", "DEFAULT_API_URL", "DEFAULT_REDIRECT_URI", "LOGIN_SCOPE", "SOURCE_CHOICES",
+           "TOKEN_FILE_NAME", "USER_SCOPE", "USER_SCOPES", "WRITE_SCOPE", "PrivateTokenCache", "SpotifySettings",
+           "checked_url", "login", "login_state", "logout", "make_user_auth_manager", "missing_scopes", "token_path"]
 
 DEFAULT_API_URL = "https://api.spotify.com/v1/"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -76,6 +78,10 @@ DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
 USER_SCOPES = ("user-library-read", "playlist-read-private", "playlist-read-collaborative")
 #: :data:`USER_SCOPES` as the space-separated string OAuth sends.
 USER_SCOPE = " ".join(USER_SCOPES)
+#: The scopes adding to the user's playlists needs (a transfer into ``spotify:<playlist>``).
+WRITE_SCOPE = "playlist-modify-public playlist-modify-private"
+#: What a login asks for: reading and writing.
+LOGIN_SCOPE = f"{USER_SCOPE} {WRITE_SCOPE}"
 #: The token file's name inside the data root (``TUNECRATE_DATA_ROOT``).
 TOKEN_FILE_NAME = "spotify-token.json"
 
@@ -302,7 +308,8 @@ def login(
     :class:`StorageError` when the token file cannot be written.
     """
     manager = make_user_auth_manager(client_id, token_path=token_path, accounts_url=accounts_url,
-                                     redirect_uri=redirect_uri, requests_session=requests_session)
+                                     redirect_uri=redirect_uri, requests_session=requests_session,
+                                     scope=LOGIN_SCOPE)
     state = secrets.token_urlsafe(16)
     url = manager.get_authorize_url(state=state)
     split = urlsplit(redirect_uri)

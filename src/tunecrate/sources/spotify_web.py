@@ -562,26 +562,12 @@ class SpotifyWebSource:
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            import httpx
+            from tunecrate.core.net import httpx_client
 
-            self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=True, proxy=self._proxy,
-                                        verify=self._verify(),
+            self._client = httpx_client(self._proxy, self._ca_bundle, timeout=self._timeout_s,
+                                        follow_redirects=True,
                                         headers={"User-Agent": _USER_AGENT, "Accept-Language": "en"})
         return self._client
-
-    def _verify(self) -> Any:
-        """True, or an SSL context trusting the system's authorities and ``ca_bundle``'s."""
-        if not self._ca_bundle:
-            return True
-        import ssl
-
-        context = ssl.create_default_context()
-        try:
-            context.load_verify_locations(cafile=str(self._ca_bundle))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigurationError(f"cannot use TUNECRATE_CA_BUNDLE {self._ca_bundle}: "
-                                     f"{getattr(exc, 'strerror', None) or exc}") from exc
-        return context
 
 
 # -- parsing ------------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ TARGETS: dict[str, str] = {
     "zip": "tunecrate.targets.playlist_zip:ZipTarget",
     "m3u8": "tunecrate.targets.m3u8:M3U8Target",
     "mirror": "tunecrate.targets.mirror:MirrorTarget",
+    "plex": "tunecrate.targets.plex:PlexTarget",
+    "subsonic": "tunecrate.targets.subsonic:SubsonicTarget",
+    "m3u": "tunecrate.targets.m3u8:M3UPlaylistTarget",
+    "spotify": "tunecrate.sources.spotify_api:SpotifyTarget",
 }
 
 

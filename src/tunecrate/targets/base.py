@@ -12,7 +12,10 @@ destination hold them, in two steps:
 
 The library hands a target its lists and a :class:`LibraryFiles` (the
 absolute path of each track's file, the playlist's cover), so that a target
-needs no database. Each target declares its settings model
+needs no database. Targets that write to a playlist service (Plex, Subsonic,
+Spotify, an M3U file) get a richer view,
+:class:`~tunecrate.targets.service.ServiceLibrary`: the remembered match of
+each song there, and a service's index cached in the catalogue. Each target declares its settings model
 (``settings_model``) and is built by ``from_settings(settings, **options)``,
 where ``options`` are the user's choices for one run (a destination, a
 playlist name). A service that also holds playlists (a media server) offers a

@@ -195,6 +195,17 @@ def _load_manifest(dest: Path) -> dict[str, _Record]:
     return records
 
 
+def mirrored_tracks(dest: Path) -> dict[str, str]:
+    """File name → track id of the track files a mirror wrote into ``dest`` (from its manifest);
+    ``{}`` when ``dest`` holds no mirror, or its manifest cannot be read (a media server matching
+    files by path then simply finds none there)."""
+    try:
+        records = _load_manifest(Path(dest))
+    except StorageError:
+        return {}
+    return {name: record.key for name, record in records.items() if record.kind == "track"}
+
+
 def _save_manifest(dest: Path, records: dict[str, _Record]) -> None:
     text = json.dumps(
         {"format": _FORMAT, "files": {name: asdict(r) for name, r in sorted(records.items())}},
