@@ -76,8 +76,8 @@ def test_suitable_sources_in_order_and_a_preferred_one_first(registry):
 def test_a_reference_no_source_takes_is_refused_in_one_line(registry):
     reg, _ = registry
     with pytest.raises(InvalidReference) as caught:
-        reg.for_reference(Reference("playlist", "plex-12345", "plex", "plex:12345"))
-    assert str(caught.value) == "no source can read 'plex:12345'"
+        reg.for_reference(Reference("playlist", "deezer-12345", "deezer", "deezer:12345"))
+    assert str(caught.value) == "no source can read 'deezer:12345'"
 
 
 def test_close_closes_every_built_source(registry):

@@ -226,8 +226,8 @@ class Exporter:
         """What exporting the playlists to the target ``target`` (a :data:`~tunecrate.targets.TARGETS`
         name) with ``options`` would do; nothing changes. Raises :class:`NotFound`,
         :class:`ConfigurationError` and the target's own errors."""
-        lists = [self.tracklist(pid) for pid in playlist_ids]
-        return target_class(target).from_settings(self.settings, **options).plan(lists, self)
+        built = target_class(target).from_settings(self.settings, **options)  # bad names and options first
+        return built.plan([self.tracklist(pid) for pid in playlist_ids], self)
 
     def apply(self, target: str, plan: Any, **options: Any) -> Any:
         """Carry out a plan of :meth:`plan` with the same target; return its report."""

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
-from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
+from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref, stored_playlist_id
 from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from tunecrate.targets.base import ExportResult
     from tunecrate.targets.mirror import MirrorResult
     from tunecrate.targets.playlist_zip import PlaylistZip
-    from tunecrate.targets.service import ProgressFn, PushReport, RemoteTrack
+    from tunecrate.core.service import ProgressFn, PushReport, RemoteTrack
 
 __all__ = ["LIKES", "Library"]
 
@@ -182,6 +182,16 @@ class Library:
         return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
                           likes_min_kept=self.settings.section(SyncSettings).likes_min_kept,
                           keep_cover=self._keep_playlist_cover, prepare=warm_up)
+
+    def _check_target_settings(self, *names: str) -> None:
+        """Validate the settings of the targets ``names`` before a push or transfer changes anything.
+        Raises :class:`ConfigurationError` (an unknown name too)."""
+        from tunecrate.targets import target_class
+
+        for name in names:
+            model = target_class(name).settings_model
+            if model is not None:
+                self.settings.section(model)
 
     def _check_fetch_settings(self) -> None:
         """Validate the settings a load or sync uses before it changes anything (each model once;
@@ -360,18 +370,9 @@ class Library:
 
     @staticmethod
     def playlist_id(ref: str) -> str:
-        """The stored id of a playlist URL, URI, bare id, ``likes`` or stored id. Raises :class:`InvalidReference`."""
-        from tunecrate.core.ids import validate_stored_id
-
-        text = (ref or "").strip()
-        if text == LIKES:
-            return LIKES
-        try:
-            return parse_spotify_ref(text, "playlist").id
-        except TunecrateError:
-            if "-" in text:
-                return validate_stored_id(text)
-            raise
+        """The stored id of a playlist URL, URI, bare id, ``likes`` or stored id
+        (:func:`~tunecrate.core.ids.stored_playlist_id`). Raises :class:`InvalidReference`."""
+        return stored_playlist_id(ref)
 
     @staticmethod
     def resolve_track_id(ref: str) -> str:
@@ -752,6 +753,7 @@ class Library:
              progress: ProgressFn | None = None) -> PushResult:
         """Make a playlist on ``target`` (``"plex"``, ``"subsonic"``) equal to a library playlist; see
         :meth:`Transfers.push`."""
+        self._check_target_settings(target, *(("mirror",) if mirror is not None else ()))
         folder = None if mirror is None else Path(os.fspath(mirror)).expanduser()
         return self.transfers.push(self.playlist_id(playlist_ref), target, name=name, dry_run=dry_run, mirror=folder,
                                    report_file=report_file, progress=progress)
@@ -759,7 +761,12 @@ class Library:
     def plan_transfer(self, source: str, dest: str, *, progress: ProgressFn | None = None) -> TransferPlan:
         """Steps 1 and 2 of a transfer between two sides (``spotify:…``, ``plex:…``, …); see
         :meth:`Transfers.plan_transfer`."""
-        return self.transfers.plan_transfer(source, dest, progress=progress)
+        from tunecrate.library.transfers import parse_side
+
+        side = parse_side(dest)
+        if side.service != "local":
+            self._check_target_settings(side.service)
+        return self.transfers.plan_transfer(source, side, progress=progress)
 
     def apply_transfer(self, transfer: TransferPlan, *, progress: ProgressFn | None = None) -> PushReport:
         """Step 3 of a transfer: write and remember; see :meth:`Transfers.apply_transfer`."""
