@@ -184,11 +184,13 @@ class Library:
                           keep_cover=self._keep_playlist_cover, prepare=warm_up)
 
     def _check_target_settings(self, *names: str) -> None:
-        """Validate the settings of the targets ``names`` before a push or transfer changes anything.
-        Raises :class:`ConfigurationError` (an unknown name too)."""
-        from tunecrate.targets import target_class
+        """Validate the settings of the targets ``names`` before a push or transfer changes anything
+        (an unknown name is left to the push or transfer to refuse). Raises :class:`ConfigurationError`."""
+        from tunecrate.targets import TARGETS, target_class
 
         for name in names:
+            if name not in TARGETS:
+                continue
             model = target_class(name).settings_model
             if model is not None:
                 self.settings.section(model)
