@@ -45,7 +45,7 @@ from tunecrate.demo.plex_server import FakePlex
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
 from tunecrate.demo.world import StandIns
 from tunecrate.library.library import Library
-from tunecrate.targets.service import CandidateIndex, RemoteTrack, plan_playlist
+from tunecrate.core.service import CandidateIndex, RemoteTrack, plan_playlist
 
 WORDS = ("midnight harbor paper lantern velvet signal golden echo silver river neon garden broken compass "
          "summer static hollow crown electric orchard quiet thunder winter bloom ocean letter fading satellite "

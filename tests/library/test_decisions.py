@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mutagen.id3 import ID3
 from sqlmodel import Session
@@ -9,6 +11,8 @@ from sqlmodel import Session
 from tunecrate.core.errors import InvalidReference, NotFound
 from tunecrate.core.matching import Thresholds
 from tunecrate.db.models import Track
+from tunecrate.library import decisions as decisions_module
+from tunecrate.library.library import Library
 from tunecrate.library.results import PlaylistRef
 from tunecrate.media.tagging import read_tags
 
@@ -155,3 +159,73 @@ def test_retag_rewrites_tags_keeps_audio_and_cover(review_library, demo, world):
             lib.retag(demo.track_ids[1])
         with pytest.raises(NotFound):
             lib.retag("0" * 22)
+
+
+# -- durability: decisions.json and its journal ------------------------------------------------
+
+IDS = [f"{c}" * 22 for c in "ABCDEF"]
+
+
+def _saved(lib):
+    return {d["track_id"]: (d["kind"], d["source"]) for d in lib.decisions.saved()}
+
+
+def test_each_decision_appends_one_journal_line(library):
+    journal = library.decisions.journal
+    library.match_set(IDS[0], "https://media.example/a.webm")
+    library.match_skip(IDS[1])
+    library.match_skip(IDS[0])
+    assert library.match_clear(IDS[1])
+    lines = journal.read_text("utf-8").splitlines()
+    assert [json.loads(line)["kind"] for line in lines] == ["pinned", "skipped", "skipped", "cleared"]
+    assert not library.decisions.file.exists()  # nothing is rewritten while the journal is small
+    assert _saved(library) == {IDS[0]: ("skipped", None)}
+
+
+def test_a_rebuild_brings_back_the_journaled_decisions(settings, library):
+    library.match_set(IDS[0], "https://media.example/a.webm")
+    library.match_skip(IDS[1])
+    library.match_skip(IDS[2])
+    library.match_clear(IDS[2])
+    library.close()
+    for name in ("tunecrate.sqlite3", "tunecrate.sqlite3-wal", "tunecrate.sqlite3-shm"):
+        (settings.data_root / name).unlink(missing_ok=True)
+    with Library(settings) as rebuilt:
+        report = rebuilt.rebuild()
+        assert (report.pins, report.skips) == (1, 1)
+        assert {(d.track_id, d.decision, d.source) for d in rebuilt.match_list()} == {
+            (IDS[0], "pinned", "https://media.example/a.webm"), (IDS[1], "skipped", None)}
+
+
+def test_a_torn_last_record_is_ignored_and_never_merged_with_the_next(library):
+    library.match_skip(IDS[0])
+    with open(library.decisions.journal, "ab") as fh:
+        fh.write(b'{"track_id": "' + IDS[1].encode() + b'", "kind": "skip')  # a crash in mid-append
+    assert _saved(library) == {IDS[0]: ("skipped", None)}
+    library.match_skip(IDS[2])
+    assert _saved(library) == {IDS[0]: ("skipped", None), IDS[2]: ("skipped", None)}
+
+
+def test_a_grown_journal_is_folded_into_decisions_json(library, monkeypatch):
+    monkeypatch.setattr(decisions_module, "COMPACT_BYTES", 400)
+    for track_id in IDS:
+        library.match_skip(track_id)
+    library.match_set(IDS[0], "https://media.example/a.webm")
+    expected = {IDS[0]: ("pinned", "https://media.example/a.webm"), **{t: ("skipped", None) for t in IDS[1:]}}
+    assert _saved(library) == expected
+    doc = json.loads(library.decisions.file.read_text("utf-8"))
+    assert {d["track_id"] for d in doc["decisions"]} <= set(IDS) and doc["decisions"]  # compacted at least once
+    journal = library.decisions.journal
+    assert not journal.exists() or journal.stat().st_size <= max(400, library.decisions.file.stat().st_size)
+    assert [p for p in library.layout.root.iterdir() if p.name.startswith(".tunecrate-tmp")] == []
+
+
+def test_a_crash_between_the_steps_of_a_compaction_changes_nothing(library, monkeypatch):
+    library.match_skip(IDS[0])
+    library.match_set(IDS[1], "https://media.example/b.webm")
+    library.match_clear(IDS[0])
+    before = _saved(library)
+    journal = library.decisions.journal.read_bytes()
+    library.decisions.compact()
+    library.decisions.journal.write_bytes(journal)  # the journal was not emptied yet
+    assert _saved(library) == before == {IDS[1]: ("pinned", "https://media.example/b.webm")}

@@ -5,7 +5,7 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from tunecrate.core.types import TrackInfo
 from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
-from tunecrate.media.covers import Cover, sniff_image_mime
+from tunecrate.core.images import Cover
 from tunecrate.media.tagging import read_tags, write_tags
 
 TRACK = TrackInfo(
@@ -75,9 +75,3 @@ def test_retagging_replaces_old_frames(tmp_path):
 
 def test_untagged_file_reads_as_none(tmp_path):
     assert read_tags(_mp3(tmp_path)) is None
-
-
-def test_sniff_image_mime():
-    assert sniff_image_mime(b"\x89PNG\r\n\x1a\n...") == "image/png"
-    assert sniff_image_mime(b"\xff\xd8\xff...") == "image/jpeg"
-    assert sniff_image_mime(b"<html>") is None

@@ -1,4 +1,4 @@
-"""Providers: query building, result parsing, request rule, error mapping, registry.
+"""Online providers: query building, result parsing, request rule, error mapping.
 
 The result dicts copy the shapes that ytmusicapi 1.12 ``YTMusic.search`` and
 yt-dlp's flat ``ytsearchN:`` return (keys as produced by
@@ -8,24 +8,18 @@ yt-dlp's flat ``ytsearchN:`` return (keys as produced by
 from __future__ import annotations
 
 import io
-import os
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tunecrate.core.errors import (
-    ConfigurationError,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
 )
 from tunecrate.core.types import Candidate, TrackInfo
-from tunecrate.core.settings import Settings
-from tunecrate.providers import build_providers
-from tunecrate.providers.base import Provider, ProviderContext, search_query
+from tunecrate.providers.base import search_query
 from tunecrate.providers.youtube import YouTubeProvider, parse_ytsearch_entries, youtube_error
 from tunecrate.providers.ytmusic import (
     YTMusicProvider,
@@ -392,44 +386,3 @@ def test_search_without_network_raises_service_unavailable(provider, host):
     assert time.monotonic() - started < 5
     assert caught.value.__cause__ is not None
     assert "\n" not in str(caught.value) and "reached" in str(caught.value)
-
-
-# --- registry -------------------------------------------------------------------
-
-
-def _build(names, **settings):
-    return build_providers(names, Settings.load(environ={}, **settings), ProviderContext())
-
-
-def test_build_providers_in_order_without_duplicates(tmp_path):
-    providers = _build(["youtube", "ytmusic", "youtube"], data_root=tmp_path, youtube_timeout=3, youtube_limit=2,
-                       ytmusic_timeout=3, ytmusic_limit=2)
-    assert [p.name for p in providers] == ["youtube", "ytmusic"]
-    assert [type(p) for p in providers] == [YouTubeProvider, YTMusicProvider]
-    assert all(isinstance(p, Provider) and (p.timeout, p.limit) == (3, 2) for p in providers)
-    assert _build([], data_root=tmp_path) == []
-
-
-def test_unknown_provider_names_the_known_ones(tmp_path):
-    with pytest.raises(ConfigurationError, match=r"'spotube'.*ytmusic, youtube"):
-        _build(["ytmusic", "spotube"], data_root=tmp_path)
-
-
-@pytest.mark.parametrize("options", [{"ytmusic_limit": 0}, {"ytmusic_timeout": 0}])
-def test_build_providers_rejects_bad_options(options, tmp_path):
-    with pytest.raises(ConfigurationError, match="ytmusic_"):
-        _build(["ytmusic"], data_root=tmp_path, **options)
-
-
-def test_providers_import_their_libraries_only_when_searching():
-    code = (
-        "import sys\n"
-        "from tunecrate.core.settings import Settings\n"
-        "from tunecrate.providers import build_providers\n"
-        "from tunecrate.providers.base import ProviderContext\n"
-        "build_providers(['ytmusic', 'youtube'], Settings.load(environ={}), ProviderContext())\n"
-        "print(sorted(m for m in ('ytmusicapi', 'yt_dlp', 'requests') if m in sys.modules))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

@@ -39,7 +39,7 @@ def loaded(settings, demo, world, umask):
 def test_library_files_and_exports_follow_the_umask(loaded, demo, umask, tmp_path):
     want = 0o666 & ~umask
     root = loaded.layout.root
-    made = [*root.glob("tracks/*/*.mp3"), *root.glob("playlists/*"), root / "decisions.json"]
+    made = [*root.glob("tracks/*/*.mp3"), *root.glob("playlists/*"), root / "decisions.log"]
     assert len(made) >= 8
     assert {p.relative_to(root).as_posix(): oct(_mode(p)) for p in made} == \
         {p.relative_to(root).as_posix(): oct(want) for p in made}
@@ -71,7 +71,7 @@ def test_verify_repair_fixes_modes_older_releases_left(loaded, cli, demo, umask)
     want = 0o666 & ~umask
     root = loaded.layout.root
     old = [loaded.layout.track_path(demo.track_ids[1]), root / "playlists" / f"{demo.playlist_id}.json",
-           root / "decisions.json"]
+           root / "decisions.log"]  # the journal of the pins just made
     for path in old:
         path.chmod(0o600)
 

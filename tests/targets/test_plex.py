@@ -198,9 +198,14 @@ def test_path_map():
             PathMap.parse([bad])
 
 
-def test_a_bad_path_map_is_a_configuration_error(settings):
-    with pytest.raises(ConfigurationError, match="plex_path_map"):
-        Library(settings.with_overrides(plex_path_map="music=/data/music"))
+def test_a_bad_path_map_is_a_configuration_error(settings, tmp_path):
+    with Library(settings.with_overrides(plex_path_map="music=/data/music")) as lib:
+        assert lib.tracks() == []  # what does not use Plex does not read its settings
+        with pytest.raises(ConfigurationError, match="plex_path_map"):
+            lib.push("likes", "plex", mirror=tmp_path / "mirror")
+        with pytest.raises(ConfigurationError, match="plex_path_map"):
+            lib.plan_transfer("local:likes", "plex:Mix")
+    assert not (tmp_path / "mirror").exists()  # refused before anything was written
 
 
 # -- tunecrate's own files: path matching, --mirror and the scan -------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from tunecrate.library.pipeline import TrackEvent
+if TYPE_CHECKING:
+    from tunecrate.library.pipeline import TrackEvent
 
 _STAGES = {"resolving": "searching", "fetching": "downloading", "encoding": "encoding"}
 

@@ -39,7 +39,6 @@ import typer
 from tunecrate.cli.base import app, open_library
 from tunecrate.core.errors import TunecrateError
 from tunecrate.core.text import format_duration
-from tunecrate.library.results import CANCELLED
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich import box
@@ -675,6 +674,8 @@ class SmartSession:
 
     def _after_cancel(self, title: str, reports: Sequence["LoadReport"]) -> None:
         """Back to the menu after a cancelled load or sync, saying what is left to do."""
+        from tunecrate.library.results import CANCELLED
+
         left = sum(1 for r in reports for f in r.failures if f.reason == CANCELLED)
         done = sum(r.counts.get("downloaded", 0) for r in reports)
         self.last_interrupt = time.monotonic()

@@ -27,7 +27,7 @@ from rich.table import Table
 from tunecrate.core.errors import TunecrateError
 from tunecrate.core.text import format_duration, track_label
 from tunecrate.core.types import TrackInfo
-from tunecrate.targets.service import RemoteTrack
+from tunecrate.core.service import RemoteTrack
 
 #: The keys, printed under each song (a transfer has no "back").
 TRANSFER_KEYS = "keys: Enter/a accept · 1-9 pick · s don't sync this one · n later · q stop asking (the rest as --yes)"

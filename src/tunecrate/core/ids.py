@@ -126,6 +126,20 @@ def validate_stored_id(value: str) -> str:
     return value
 
 
+def stored_playlist_id(text: str) -> str:
+    """The stored id of a playlist given as a Spotify URL, URI or bare id, ``likes``, or a stored id of
+    another kind (``export-…``). Raises :class:`InvalidReference`."""
+    raw = (text or "").strip()
+    if raw == LIKES:
+        return LIKES
+    try:
+        return parse_spotify_ref(raw, "playlist").id
+    except InvalidReference:
+        if "-" in raw:
+            return validate_stored_id(raw)
+        raise
+
+
 def parse_spotify_ref(text: str, expected: str | None = None) -> SpotifyRef:
     """Parse a Spotify URL, URI or bare id.
 

@@ -293,6 +293,11 @@ class Settings(SettingsModel):
             sections[model] = model._build(self._layers)
         return sections[model]
 
+    def unknown_keys(self) -> list[str]:
+        """The keys of the config file and overrides that are not fields of this model (a module's, or typos)."""
+        known = type(self).model_fields
+        return sorted({*self._layers.file_values, *self._layers.overrides} - set(known))
+
     def check_keys(self, models: list[type[SettingsModel]]) -> None:
         """Refuse keys of the config file and overrides that no model in ``models`` (nor this one) has.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from tunecrate.core.ids import is_spotify_id
 
 #: The fields of :class:`TrackInfo` that a source may be unable to fill (see ``TrackInfo.missing``).
 #: ``artists`` in ``missing`` means the list may be partial: the source names only the first artist.
@@ -59,8 +60,6 @@ class TrackInfo:
     @property
     def spotify_url(self) -> str | None:
         """The open.spotify.com URL of this track, or ``None`` when it is not a Spotify track."""
-        from tunecrate.core.ids import is_spotify_id
-
         return f"https://open.spotify.com/track/{self.track_id}" if is_spotify_id(self.track_id) else None
 
     @property

@@ -30,7 +30,7 @@ class ServiceTrack(SQLModel, table=True):
     album's (``grandparentTitle``). ``duration_ms`` is ``None`` when unknown; ``path`` is the file as
     the server sees it (``<Media><Part file>``). ``updated_at`` is the server's ``updatedAt`` (epoch
     seconds). ``title_key``/``artist_key`` are the search keys the matcher's prefilter uses (see
-    :mod:`tunecrate.targets.service`); ``artist_key`` joins one key per credited name with ``|``.
+    :mod:`tunecrate.core.service`); ``artist_key`` joins one key per credited name with ``|``.
     """
 
     index_id: str = Field(primary_key=True)

@@ -302,16 +302,18 @@ class Catalogue:
             session.commit()
         return stored
 
-    def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None) -> None:
+    def write_playlist(self, tracks: TrackList, synced_at: datetime | None = None, *, document: bool = True) -> None:
         """Record a playlist and its ordered entries in one transaction.
 
         The JSON document is written first and the database second: a crash
         in between leaves the old snapshot id in the database, so the next
         sync does the work again. Readers see the old entries or the new,
-        never a mix. A cached cover whose URL changed is dropped.
+        never a mix. A cached cover whose URL changed is dropped. With
+        ``document`` False only the rows are written (a rebuild from the documents).
         """
         synced_at = synced_at or utcnow()
-        self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
+        if document:
+            self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
         positions = _entry_positions(len(tracks.entries), [s.position for s in tracks.skipped])
         with Session(self.engine) as session:
             row = session.get(Playlist, tracks.id) or Playlist(playlist_id=tracks.id, title=tracks.title)

@@ -29,25 +29,34 @@ record plus the playlists that list it, the decision's kind (``"pinned"``,
 :class:`~tunecrate.library.results.CandidateRecord` (``index`` is what
 :meth:`~Decisions.accept` takes).
 
-Durability: the user's own decisions (pins and skips) are also written to
-``storage_data/decisions.json`` with every change (atomically), so that
-``load-local`` restores them after the catalogue is lost.
+Durability: the user's own decisions (pins and skips) are also kept under the
+storage root, so that ``load-local`` restores them after the catalogue is
+lost. Each change appends one line to the journal ``decisions.log`` (its cost
+does not grow with the library); when the journal has grown past
+:data:`COMPACT_BYTES` and past ``decisions.json``, every pin and skip is
+written to ``decisions.json`` (atomically) and the journal starts over. A
+reader takes ``decisions.json`` and replays the journal over it; a crash
+between the two steps of a compaction replays records that the new
+``decisions.json`` already holds, which changes nothing.
 """
 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import InvalidReference, NotFound
+from tunecrate.core.errors import InvalidReference, NotFound, StorageError
 from tunecrate.db.models import DecisionKind, MatchDecision, Track, TrackStatus, utcnow
 from tunecrate.library.results import CandidateRecord, Choice, DecisionRecord, ReviewItem
 from tunecrate.media.fetch import audio_container, file_source_path
+from tunecrate.storage.atomic import append_line, read_lines
 
 if TYPE_CHECKING:
     from tunecrate.library.catalogue import Catalogue
@@ -59,6 +68,10 @@ USER = "pinned"
 
 #: Track statuses that wait for the user's decision.
 QUEUE_STATUSES = (TrackStatus.REVIEW, TrackStatus.UNRESOLVED)
+#: Journal size (bytes) below which it is never folded into ``decisions.json``.
+COMPACT_BYTES = 256 * 1024
+#: The journal record of a decision forgotten with :meth:`Decisions.clear`.
+CLEARED = "cleared"
 
 
 def normalise_source(source: str) -> str:
@@ -99,8 +112,13 @@ class Decisions:
 
     @property
     def file(self) -> Path:
-        """``storage_data/decisions.json``: the pins and skips, for a rebuild."""
+        """``storage_data/decisions.json``: the pins and skips as of the last compaction, for a rebuild."""
         return self.catalogue.layout.decisions_path
+
+    @property
+    def journal(self) -> Path:
+        """``storage_data/decisions.log``: one JSON line per change since :attr:`file` was written."""
+        return self.catalogue.layout.decisions_journal_path
 
     # -- reading ---------------------------------------------------------------------
 
@@ -175,7 +193,7 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(decision)
             return _decision_record(decision, row)
 
     def skip(self, track_id: str) -> DecisionRecord:
@@ -198,7 +216,7 @@ class Decisions:
                 row.path, row.size_bytes, row.updated_at = None, None, utcnow()
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(decision)
             return _decision_record(decision, row)
 
     def accept(self, track_id: str, candidate_index: int = 0) -> DecisionRecord:
@@ -229,29 +247,59 @@ class Decisions:
                 row.status, row.reason = TrackStatus.PENDING, None
                 session.add(row)
             session.commit()
-            self._save(session)
+            self._journal(MatchDecision(track_id=track_id, kind=CLEARED))
             return True
 
     # -- durability ----------------------------------------------------------------------
 
-    def _save(self, session: Session) -> None:
-        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``)."""
-        rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
-                            .order_by(MatchDecision.track_id)).all()
-        doc = {"format": 1, "decisions": [
-            {"track_id": d.track_id, "kind": d.kind, "source": d.source, "provider": d.provider,
-             "decided_at": d.decided_at.isoformat() if d.decided_at else None} for d in rows]}
-        self.catalogue.layout.write_json(self.file, doc)
+    def _journal(self, decision: MatchDecision) -> None:
+        """Append one change (a decision as now made, or one of kind :data:`CLEARED`) to :attr:`journal`;
+        compact when it has grown (see the module docstring)."""
+        size = append_line(self.journal, json.dumps(_saved_record(decision), ensure_ascii=False).encode("utf-8"))
+        try:
+            snapshot = self.file.stat().st_size
+        except OSError:
+            snapshot = 0
+        if size > max(COMPACT_BYTES, snapshot):
+            self.compact()
+
+    def compact(self) -> None:
+        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``), then empty the journal."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
+                                .order_by(MatchDecision.track_id)).all()
+        doc = {"format": 1, "decisions": [_saved_record(d) for d in rows]}
+        layout = self.catalogue.layout
+        layout.write_json(self.file, doc)
+        layout.remove(self.journal)
 
     def saved(self) -> list[dict]:
-        """The decisions kept in :attr:`file` (``[]`` when there is none or it is unreadable)."""
-        import json
+        """The pins and skips kept under the storage root: :attr:`file` with :attr:`journal` replayed over it.
 
+        Dicts of ``track_id``, ``kind`` (``pinned`` or ``skipped``), ``source``,
+        ``provider`` (who pinned it) and ``decided_at``, by track id. An
+        unreadable file or record counts as absent.
+        """
         try:
             doc = json.loads(self.file.read_text("utf-8"))
-            return [d for d in doc.get("decisions", []) if isinstance(d, dict)]
-        except (OSError, ValueError, AttributeError):
-            return []
+            decisions = {d["track_id"]: d for d in doc.get("decisions", []) if isinstance(d, dict) and "track_id" in d}
+        except (OSError, ValueError, AttributeError, TypeError):
+            decisions = {}
+        try:
+            lines = read_lines(self.journal)
+        except StorageError:
+            lines = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+                track_id, kind = record["track_id"], record["kind"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if kind == CLEARED:
+                decisions.pop(track_id, None)
+            else:
+                decisions[track_id] = record
+        return [decisions[t] for t in sorted(decisions)]
 
     # -- shapes --------------------------------------------------------------------------
 
@@ -286,6 +334,12 @@ class Decisions:
         return ReviewItem(**fields, playlists=tuple(playlists), decision=decision.kind if decision else None,
                           choice=choice, candidates=tuple(candidates),
                           missing=tuple(sorted(row.missing or ())) if row is not None else ())
+
+
+def _saved_record(d: MatchDecision) -> dict:
+    """A decision as ``decisions.json`` and its journal keep it."""
+    return {"track_id": d.track_id, "kind": d.kind, "source": d.source, "provider": d.provider,
+            "decided_at": d.decided_at.isoformat() if d.decided_at else None}
 
 
 def _decision_record(decision: MatchDecision, row: Track | None) -> DecisionRecord:

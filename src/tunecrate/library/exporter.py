@@ -46,7 +46,6 @@ from tunecrate.storage.atomic import atomic_write, create_temp, install
 from tunecrate.core.text import track_label
 from tunecrate.storage.names import NameAllocator, ensure_within, safe_component
 from tunecrate.targets import target_class
-from tunecrate.targets.playlist_zip import PlaylistZip, zip_filename
 
 if TYPE_CHECKING:
     from tunecrate.core.settings import Settings
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
     from tunecrate.media.covers import CoverFetcher
     from tunecrate.targets.base import ExportResult
     from tunecrate.targets.mirror import MirrorResult
+    from tunecrate.targets.playlist_zip import PlaylistZip
 
 __all__ = ["Destination", "Exporter"]
 
@@ -226,8 +226,8 @@ class Exporter:
         """What exporting the playlists to the target ``target`` (a :data:`~tunecrate.targets.TARGETS`
         name) with ``options`` would do; nothing changes. Raises :class:`NotFound`,
         :class:`ConfigurationError` and the target's own errors."""
-        lists = [self.tracklist(pid) for pid in playlist_ids]
-        return target_class(target).from_settings(self.settings, **options).plan(lists, self)
+        built = target_class(target).from_settings(self.settings, **options)  # bad names and options first
+        return built.plan([self.tracklist(pid) for pid in playlist_ids], self)
 
     def apply(self, target: str, plan: Any, **options: Any) -> Any:
         """Carry out a plan of :meth:`plan` with the same target; return its report."""
@@ -294,6 +294,8 @@ class Exporter:
         """
         title = self.tracklist(playlist_id).title
         self._outside_library(_path(out))
+        from tunecrate.targets.playlist_zip import zip_filename  # the target's module, loaded when used
+
         dest = _target(out, zip_filename(title), directory=directory)
         warning = self.cover_warning(playlist_id)
         result = self.export([playlist_id], "zip", dest=dest)

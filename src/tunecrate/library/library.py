@@ -14,6 +14,12 @@ builds the components that do the work, each with one job:
 ``transfers``       pushes into media servers, transfers between services (:mod:`.transfers`)
 ==================  ==========================================================
 
+Components other than the catalogue and the jobs are built, and their
+modules imported, on first use, so that a command pays only for what it
+uses. The settings of the sources, the providers, the sync engine and yt-dlp
+are validated when a load, sync or import starts, before anything changes; a
+target's when it is built.
+
 Its methods parse what the user typed (references), take the write lock
 where a component changes the library, and delegate; they hold no logic of
 their own. Every interface (typer CLI, smart CLI, HTTP server, Python
@@ -28,42 +34,43 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
-from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref
+from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref, stored_playlist_id
 from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import open_engine
 from tunecrate.library.catalogue import Catalogue
-from tunecrate.library.decisions import Decisions
-from tunecrate.library.exporter import Destination, Exporter
 from tunecrate.library.jobs import Jobs
-from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
 from tunecrate.library.results import (
     DecisionRecord, DeletePlaylistResult, DeleteTrackResult, ImportReport, KeptTrack, LoadReport, LoginState,
     MusicFolder,
     PlaylistDetail, PlaylistSummary, ReviewItem, Stats, TrackDetail, TrackRecord, TrackRef,
 )
-from tunecrate.library.services import ServiceReviewItem, ServiceStore
-from tunecrate.library.sync import SyncEngine, SyncSettings
-from tunecrate.library.transfers import PushResult, TransferPlan, Transfers
-from tunecrate.media.covers import CoverFetcher
-from tunecrate.media.ytdlp import YtDlpFactory
 from tunecrate.sources import SourceRegistry
 from tunecrate.storage.layout import Layout
 
 if TYPE_CHECKING:
+    from tunecrate.library.decisions import Decisions
     from tunecrate.library.doctor import DoctorReport
+    from tunecrate.library.exporter import Destination, Exporter
+    from tunecrate.library.maintenance import GcPlan, LoadLocalReport, Maintenance, RetagReport, VerifyReport
     from tunecrate.library.pipeline import ProgressCallback
+    from tunecrate.library.services import ServiceReviewItem, ServiceStore
+    from tunecrate.library.sync import SyncEngine
+    from tunecrate.library.transfers import PushResult, TransferPlan, Transfers
+    from tunecrate.media.covers import CoverFetcher
+    from tunecrate.media.ytdlp import YtDlpFactory
     from tunecrate.providers.base import Provider
     from tunecrate.providers.local import ScanReport
     from tunecrate.sources.base import Source
     from tunecrate.targets.base import ExportResult
     from tunecrate.targets.mirror import MirrorResult
     from tunecrate.targets.playlist_zip import PlaylistZip
-    from tunecrate.targets.service import ProgressFn, PushReport, RemoteTrack
+    from tunecrate.core.service import ProgressFn, PushReport, RemoteTrack
 
 __all__ = ["LIKES", "Library"]
 
@@ -71,13 +78,21 @@ __all__ = ["LIKES", "Library"]
 RETAG_COVER_TIMEOUT_S = 5.0
 
 
-def _all_settings_models() -> list:
-    """Every settings model of every registered source, provider and target, the sync engine's and yt-dlp's."""
-    from tunecrate import providers, sources, targets
+def _fetch_settings_models() -> list:
+    """The settings models a load or sync uses: every source's and provider's, the sync engine's and yt-dlp's
+    (imports their modules, not the libraries behind them)."""
+    from tunecrate import providers, sources
+    from tunecrate.library.sync import SyncSettings
     from tunecrate.media.ytdlp import YtDlpSettings
 
-    return [*sources.settings_models(), *providers.settings_models(), *targets.settings_models(), SyncSettings,
-            YtDlpSettings]
+    return [*sources.settings_models(), *providers.settings_models(), SyncSettings, YtDlpSettings]
+
+
+def _all_settings_models() -> list:
+    """Every settings model of the library: those of :func:`_fetch_settings_models` and every target's."""
+    from tunecrate import targets
+
+    return [*_fetch_settings_models(), *targets.settings_models()]
 
 
 class Library:
@@ -98,9 +113,9 @@ class Library:
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
                  providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
                  create: bool = True, settings_models: Sequence[type] = ()) -> None:
-        settings.check_keys([*_all_settings_models(), *settings_models])
-        for model in _all_settings_models():
-            settings.section(model)  # every setting is validated once, at start-up
+        if set(settings.unknown_keys()) - {name for model in settings_models for name in model.model_fields}:
+            # Only then are the modules' own settings needed to tell a module's key from a typo.
+            settings.check_keys([*_all_settings_models(), *settings_models])
         self.settings = settings
         self.layout = Layout(settings.storage_root)
         self._lock_path = settings.data_root / "tunecrate.lock"
@@ -120,19 +135,85 @@ class Library:
         self._providers = list(providers) if providers is not None else None
         if settings.ca_bundle:
             ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line
-        self.ytdlp = YtDlpFactory.from_settings(settings)
-        self.covers = CoverFetcher(proxy=settings.proxy, ca_bundle=settings.ca_bundle)
         self.sources = SourceRegistry(settings, sources)
         self.catalogue = Catalogue(self._engine, self.layout)
         self.jobs = Jobs(self._engine)
-        self.decisions = Decisions(self.catalogue, self._writing)
-        self.maintenance = Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
-        self.exporter = Exporter(settings, self.catalogue, self.covers)
-        self.sync_engine = SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
-                                      likes_min_kept=settings.section(SyncSettings).likes_min_kept,
-                                      keep_cover=self._keep_playlist_cover)
-        self.services = ServiceStore(self._engine, self.exporter, self._writing)
-        self.transfers = Transfers(settings, self.exporter, self.services, self.sync_engine, self._writing)
+
+    # The other components are built (and their modules imported) when first used, so that a
+    # command pays only for what it uses.
+
+    @cached_property
+    def ytdlp(self) -> YtDlpFactory:
+        """Builds the ``YoutubeDL`` objects of downloads and YouTube search (:mod:`tunecrate.media.ytdlp`)."""
+        from tunecrate.media.ytdlp import YtDlpFactory
+
+        return YtDlpFactory.from_settings(self.settings)
+
+    @cached_property
+    def covers(self) -> CoverFetcher:
+        """Cover art downloads, shared by the pipeline and the exports (:mod:`tunecrate.media.covers`)."""
+        from tunecrate.media.covers import CoverFetcher
+
+        return CoverFetcher(proxy=self.settings.proxy, ca_bundle=self.settings.ca_bundle)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        from tunecrate.library.decisions import Decisions
+
+        return Decisions(self.catalogue, self._writing)
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        from tunecrate.library.maintenance import Maintenance
+
+        return Maintenance(self.catalogue, self.decisions, self.jobs, self._writing)
+
+    @cached_property
+    def exporter(self) -> Exporter:
+        from tunecrate.library.exporter import Exporter
+
+        return Exporter(self.settings, self.catalogue, self.covers)
+
+    @cached_property
+    def sync_engine(self) -> SyncEngine:
+        from tunecrate.library.sync import SyncEngine, SyncSettings
+        from tunecrate.media.fetch import warm_up
+
+        return SyncEngine(self.catalogue, self.sources, self._run_pipeline, self._writing, self.jobs,
+                          likes_min_kept=self.settings.section(SyncSettings).likes_min_kept,
+                          keep_cover=self._keep_playlist_cover, prepare=warm_up)
+
+    def _check_target_settings(self, *names: str) -> None:
+        """Validate the settings of the targets ``names`` before a push or transfer changes anything
+        (an unknown name is left to the push or transfer to refuse). Raises :class:`ConfigurationError`."""
+        from tunecrate.targets import TARGETS, target_class
+
+        for name in names:
+            if name not in TARGETS:
+                continue
+            model = target_class(name).settings_model
+            if model is not None:
+                self.settings.section(model)
+
+    def _check_fetch_settings(self) -> None:
+        """Validate the settings a load or sync uses before it changes anything (each model once;
+        raises :class:`ConfigurationError` in one line)."""
+        for model in _fetch_settings_models():
+            self.settings.section(model)
+
+    @cached_property
+    def services(self) -> ServiceStore:
+        """Remembered matches and cached indexes of playlist services (:mod:`tunecrate.library.services`)."""
+        from tunecrate.library.services import ServiceStore
+
+        return ServiceStore(self._engine, self.exporter, self._writing)
+
+    @cached_property
+    def transfers(self) -> Transfers:
+        """Pushes into media servers and transfers between services (:mod:`tunecrate.library.transfers`)."""
+        from tunecrate.library.transfers import Transfers
+
+        return Transfers(self.settings, self.exporter, self.services, self.sync_engine, self._writing)
 
     @classmethod
     def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
@@ -195,7 +276,8 @@ class Library:
 
     def close(self) -> None:
         self.sources.close()
-        self.covers.close()
+        if "covers" in self.__dict__:
+            self.covers.close()
         self._engine.dispose()
 
     def __enter__(self) -> Library:
@@ -290,18 +372,9 @@ class Library:
 
     @staticmethod
     def playlist_id(ref: str) -> str:
-        """The stored id of a playlist URL, URI, bare id, ``likes`` or stored id. Raises :class:`InvalidReference`."""
-        from tunecrate.core.ids import validate_stored_id
-
-        text = (ref or "").strip()
-        if text == LIKES:
-            return LIKES
-        try:
-            return parse_spotify_ref(text, "playlist").id
-        except TunecrateError:
-            if "-" in text:
-                return validate_stored_id(text)
-            raise
+        """The stored id of a playlist URL, URI, bare id, ``likes`` or stored id
+        (:func:`~tunecrate.core.ids.stored_playlist_id`). Raises :class:`InvalidReference`."""
+        return stored_playlist_id(ref)
 
     @staticmethod
     def resolve_track_id(ref: str) -> str:
@@ -416,10 +489,12 @@ class Library:
         is mirrored (its order recorded, what it no longer lists pruned).
         ``source`` names the metadata source to try first.
         """
+        self._check_fetch_settings()
         return self.sync_engine.load(parse_reference(ref), progress=progress, cancel=cancel, source=source,
                                 keep_orphans=keep_orphans)
 
     def _load_kind(self, kind: str, ref: str, progress, cancel, **kwargs: Any) -> LoadReport:
+        self._check_fetch_settings()
         return self.sync_engine.load(parse_reference(ref, kind), progress=progress, cancel=cancel, **kwargs)
 
     def load_track(self, ref: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
@@ -457,6 +532,7 @@ class Library:
         makes one light request and nothing else. ``dry_run`` returns the plan
         and changes nothing. See :mod:`tunecrate.library.sync`.
         """
+        self._check_fetch_settings()
         return self.sync_engine.sync(self.playlist_id(target), dry_run=dry_run, keep_orphans=keep_orphans,
                                 progress=progress, cancel=cancel, source=source)
 
@@ -474,6 +550,7 @@ class Library:
         """
         from tunecrate.core.ids import file_reference
 
+        self._check_fetch_settings()
         return self.sync_engine.import_lists(file_reference(str(path)), dry_run=dry_run, keep_orphans=keep_orphans,
                                              progress=progress, cancel=cancel)
 
@@ -481,6 +558,7 @@ class Library:
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                  ) -> list[tuple[str, LoadReport | TunecrateError]]:
         """Sync every playlist; a failing one does not stop the others. ``(playlist_id, report or error)``."""
+        self._check_fetch_settings()
         return self.sync_engine.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress, cancel=cancel)
 
     # -- listing -------------------------------------------------------------------------------
@@ -598,6 +676,8 @@ class Library:
         embedded ones are kept); the report's ``warnings`` name each cover that
         could not be fetched. See :meth:`Maintenance.retag`.
         """
+        from tunecrate.media.covers import CoverFetcher
+
         track_id = self.resolve_track_id(track_ref) if track_ref is not None else None
         covers = (CoverFetcher(timeout_s=RETAG_COVER_TIMEOUT_S, proxy=self.settings.proxy,
                                ca_bundle=self.settings.ca_bundle) if fetch_covers else None)
@@ -675,6 +755,7 @@ class Library:
              progress: ProgressFn | None = None) -> PushResult:
         """Make a playlist on ``target`` (``"plex"``, ``"subsonic"``) equal to a library playlist; see
         :meth:`Transfers.push`."""
+        self._check_target_settings(target, *(("mirror",) if mirror is not None else ()))
         folder = None if mirror is None else Path(os.fspath(mirror)).expanduser()
         return self.transfers.push(self.playlist_id(playlist_ref), target, name=name, dry_run=dry_run, mirror=folder,
                                    report_file=report_file, progress=progress)
@@ -682,7 +763,12 @@ class Library:
     def plan_transfer(self, source: str, dest: str, *, progress: ProgressFn | None = None) -> TransferPlan:
         """Steps 1 and 2 of a transfer between two sides (``spotify:…``, ``plex:…``, …); see
         :meth:`Transfers.plan_transfer`."""
-        return self.transfers.plan_transfer(source, dest, progress=progress)
+        from tunecrate.library.transfers import parse_side
+
+        side = parse_side(dest)
+        if side.service != "local":
+            self._check_target_settings(side.service)
+        return self.transfers.plan_transfer(source, side, progress=progress)
 
     def apply_transfer(self, transfer: TransferPlan, *, progress: ProgressFn | None = None) -> PushReport:
         """Step 3 of a transfer: write and remember; see :meth:`Transfers.apply_transfer`."""

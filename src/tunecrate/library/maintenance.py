@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from tunecrate.core.errors import DownloadError, InvalidReference, NotFound, StorageError, TunecrateError
@@ -27,7 +29,7 @@ from tunecrate.core.text import track_label
 from tunecrate.core.types import SkippedEntry, TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, PlaylistEntry, Track, TrackStatus, utcnow
 from tunecrate.media.covers import CoverFetcher, embedded_cover
-from tunecrate.media.tagging import read_tags, write_tags
+from tunecrate.media.tagging import read_mp3, read_tags, write_tags
 from tunecrate.storage.atomic import file_mode
 
 if TYPE_CHECKING:
@@ -334,18 +336,19 @@ class Maintenance:
         restored when its tags say it came from a pinned source); every
         ``playlists/*.json`` becomes a playlist with its ordered entries, and
         the tracks it lists without a file are recorded as pending; the pins
-        and skips of ``decisions.json`` come back. Tracks no playlist lists are
+        and skips kept under the storage root (``decisions.json`` and its
+        journal) come back. Tracks no playlist lists are
         kept as added by the user, so nothing is pruned.
         """
         report = LoadLocalReport()
         found: dict[str, tuple[TrackInfo, Path, object]] = {}
         for path in sorted(self.layout.iter_track_files()):
             try:
-                tags = read_tags(path)
+                tags, seconds = read_mp3(path)
             except TunecrateError as exc:
                 report.unreadable.append((str(path), str(exc)))
                 continue
-            if tags is None or tags.track.track_id != path.stem or check_mp3(path, None):
+            if tags is None or tags.track.track_id != path.stem or seconds <= 0:
                 report.unreadable.append((str(path), "no tunecrate tags or no audio"))
                 continue
             found[tags.track.track_id] = (tags.track, path, tags)
@@ -363,60 +366,69 @@ class Maintenance:
             # A playlist document knows more than the tags (cover URL, fields the source lacked).
             self.catalogue.upsert_tracks([from_documents.get(tid, info) for tid, (info, _, _) in found.items()])
             self.catalogue.upsert_tracks([t for t in from_documents.values() if t.track_id not in found])
-            with Session(self.engine) as session:
-                for track_id, (info, path, tags) in found.items():
-                    row = session.get(Track, track_id)
-                    row.status, row.reason = TrackStatus.DOWNLOADED, None
-                    row.path = self.layout.track_relpath(track_id)
-                    row.size_bytes = path.stat().st_size
-                    row.source_url, row.source_provider = tags.source_url, tags.source_provider
-                    row.match_score = tags.match_score
-                    row.added_directly = row.added_directly or track_id not in listed
-                    session.add(row)
-                    if tags.source_provider == "pinned" and tags.source_url:
-                        decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-                        if decision.kind != DecisionKind.SKIPPED:
-                            decision.kind, decision.source, decision.provider = (
-                                DecisionKind.PINNED, tags.source_url, "pinned")
-                            session.add(decision)
-                            report.pins += 1
-                session.commit()
-                report.pins, report.skips = self._restore_decisions(session, report.pins)
+            files = [{"b_id": track_id, "b_path": self.layout.track_relpath(track_id),
+                      "b_size": path.stat().st_size, "b_url": tags.source_url, "b_provider": tags.source_provider,
+                      "b_score": tags.match_score, "b_direct": track_id not in listed}
+                     for track_id, (_, path, tags) in found.items()]
+            tag_pins = {track_id: tags.source_url for track_id, (_, _, tags) in found.items()
+                        if tags.source_provider == "pinned" and tags.source_url}
+            report.pins, report.skips = self._restore(files, tag_pins, self._saved_decisions())
             for info, synced_at in playlists:
-                self.catalogue.write_playlist(info, synced_at=synced_at)
+                self.catalogue.write_playlist(info, synced_at=synced_at, document=False)
             report.tracks, report.playlists = len(found), len(playlists)
         return report
 
-    def _restore_decisions(self, session: Session, pins: int) -> tuple[int, int]:
-        """Bring back the decisions of ``decisions.json`` (newer than the tags); ``(pins, skips)``."""
-        skips = 0
-        for saved in self.decisions.saved():
+    def _saved_decisions(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """The pins and skips kept under the storage root: ``{track_id: (kind, source, provider)}``
+        (a pin's provider says who pinned it, ``pinned`` when the record does not)."""
+        saved = {}
+        for record in self.decisions.saved():
             try:
-                track_id = validate_stored_id(saved.get("track_id", ""))
+                track_id = validate_stored_id(record.get("track_id", ""))
             except InvalidReference:
                 continue
-            kind = saved.get("kind")
-            if kind not in (DecisionKind.PINNED, DecisionKind.SKIPPED):
-                continue
-            decision = session.get(MatchDecision, track_id) or MatchDecision(track_id=track_id)
-            was_pinned = decision.kind == DecisionKind.PINNED
-            decision.kind = kind
-            decision.source = saved.get("source") if kind == DecisionKind.PINNED else None
-            provider = saved.get("provider")
-            decision.provider = (provider if isinstance(provider, str) and provider else "pinned") \
-                if kind == DecisionKind.PINNED else None
-            session.add(decision)
-            if kind == DecisionKind.SKIPPED:
-                skips += 1
-                pins -= was_pinned
-                row = session.get(Track, track_id)
-                if row is not None and row.status != TrackStatus.DOWNLOADED:
-                    row.status, row.reason = TrackStatus.SKIPPED, "marked \"don't download\""
-                    session.add(row)
-            elif not was_pinned:
-                pins += 1
-        session.commit()
-        return pins, skips
+            kind, provider = record.get("kind"), record.get("provider")
+            if kind == DecisionKind.PINNED:
+                saved[track_id] = (kind, record.get("source"),
+                                   provider if isinstance(provider, str) and provider else "pinned")
+            elif kind == DecisionKind.SKIPPED:
+                saved[track_id] = (kind, None, None)
+        return saved
+
+    def _restore(self, files: list[dict], tag_pins: dict[str, str],
+                 saved: dict[str, tuple[str, str | None, str | None]]) -> tuple[int, int]:
+        """Record the files found (``files``: bound values of the update below), the pins their tags
+        name (``tag_pins``: a skip already recorded wins over them) and the ``saved`` decisions (newer than
+        the tags: they win), in one transaction of a few statements; return ``(pins, skips)``."""
+        table, decision = Track.__table__, MatchDecision.__table__
+        now = utcnow()
+        with self.engine.begin() as conn:
+            kinds = dict(conn.execute(select(decision.c.track_id, decision.c.kind)).all())
+            if files:
+                conn.execute(update(table).where(table.c.track_id == bindparam("b_id")).values(
+                    status=TrackStatus.DOWNLOADED, reason=None, path=bindparam("b_path"),
+                    size_bytes=bindparam("b_size"), source_url=bindparam("b_url"),
+                    source_provider=bindparam("b_provider"), match_score=bindparam("b_score"),
+                    added_directly=table.c.added_directly | bindparam("b_direct")), files)
+            chosen = {t: (DecisionKind.PINNED, url, "pinned") for t, url in tag_pins.items()
+                      if kinds.get(t) != DecisionKind.SKIPPED}
+            chosen.update(saved)
+            if chosen:
+                insert = sqlite_insert(decision)
+                insert = insert.on_conflict_do_update(index_elements=[decision.c.track_id], set_={
+                    "kind": insert.excluded.kind, "source": insert.excluded.source,
+                    "provider": insert.excluded.provider})
+                conn.execute(insert, [
+                    {"track_id": t, "kind": kind, "source": source, "components": {}, "candidates": [],
+                     "provider": provider, "decided_at": now}
+                    for t, (kind, source, provider) in chosen.items()])
+            skipped = [{"b_id": t} for t, (kind, _, _) in saved.items() if kind == DecisionKind.SKIPPED]
+            if skipped:
+                conn.execute(update(table).where(table.c.track_id == bindparam("b_id"),
+                                                 table.c.status != TrackStatus.DOWNLOADED)
+                             .values(status=TrackStatus.SKIPPED, reason="marked \"don't download\""), skipped)
+        pins = sum(kind == DecisionKind.PINNED for kind, _, _ in chosen.values())
+        return pins, len(skipped)
 
 
 def _playlist_from_document(path: Path) -> tuple[TrackList, datetime | None]:

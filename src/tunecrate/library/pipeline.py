@@ -2,9 +2,11 @@
 
 :class:`Pipeline` takes tracks whose metadata rows already exist and brings
 each to a final status, concurrently. At most ``workers`` encodes run at once
-(ffmpeg subprocesses, so threads keep every core busy); twice as many threads
-overlap the downloads, tagging and fsyncs of other tracks with them. Each
-thread has its own yt-dlp instance.
+(ffmpeg subprocesses, so threads keep every core busy), longest tracks first
+(:class:`EncodeSlots`: the durations are known before any download, so the
+last encode to finish is a short one); twice as many threads overlap the
+downloads, tagging and fsyncs of other tracks with them. Each thread has its
+own yt-dlp instance.
 
 Per track:
 
@@ -30,7 +32,9 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -101,6 +105,57 @@ def candidate_record(match: Match) -> dict:
     }
 
 
+class EncodeSlots:
+    """At most ``slots`` encodes at once, handed out in the order of the tracks' ranks (0 first).
+
+    The pipeline ranks tracks longest first, as the best schedule of the
+    encodes has them: the first ``slots`` encodes go to the best-ranked
+    tracks, even when a shorter one finishes downloading first (it waits
+    for them to start, or to drop out); after that a free slot goes to the
+    best-ranked track waiting for one. A track that will not be encoded
+    (present, skipped, copied, failed, cancelled) calls :meth:`drop`, so that
+    nothing waits for it.
+    """
+
+    def __init__(self, slots: int, ranks: int) -> None:
+        self._cond = threading.Condition()
+        self._free = slots
+        self._first = slots  # encodes still to start in strict rank order
+        self._pending = set(range(ranks))  # ranks neither started nor dropped
+        self._waiting: set[int] = set()
+
+    @contextmanager
+    def slot(self, rank: int) -> Iterator[None]:
+        """Hold an encode slot for the track of ``rank`` for as long as the block lasts."""
+        with self._cond:
+            self._waiting.add(rank)
+            self._cond.wait_for(lambda: self._turn(rank))
+            self._waiting.discard(rank)
+            self._pending.discard(rank)
+            self._free -= 1
+            self._first = max(0, self._first - 1)
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += 1
+                self._cond.notify_all()
+
+    def _turn(self, rank: int) -> bool:
+        if self._free <= 0:
+            return False
+        ahead = self._pending if self._first else self._waiting
+        return rank == min(ahead, default=rank)
+
+    def drop(self, rank: int) -> None:
+        """The track of ``rank`` will not wait for a slot (again); a no-op once it has had one."""
+        with self._cond:
+            if rank in self._pending:
+                self._pending.discard(rank)
+                self._cond.notify_all()
+
+
 class Pipeline:
     """Brings tracks to their final status. See the module docstring for the stages."""
 
@@ -121,7 +176,7 @@ class Pipeline:
         self._ffmpeg = find_ffmpeg(settings.ffmpeg)
         self.thresholds = Thresholds(accept=settings.accept_threshold, review=settings.review_threshold)
         self._local = threading.local()
-        self._encode_slots = threading.BoundedSemaphore(settings.workers)
+        self._slots = EncodeSlots(settings.workers, 0)
         self._covers = covers
         self._fetchers: list[Fetcher] = []
         self._fetchers_lock = threading.Lock()
@@ -142,12 +197,17 @@ class Pipeline:
         unique = sorted({t.track_id: t for t in tracks}.values(), key=lambda t: -t.duration_ms)
         outcomes: dict[str, Outcome] = {}
         notify = progress or (lambda event: None)
+        self._slots = EncodeSlots(self.settings.workers, len(unique))
 
-        def work(track: TrackInfo) -> Outcome:
-            if cancel is not None and cancel.is_set():
-                outcome = Outcome(track.track_id, track.title, TrackStatus.PENDING, CANCELLED)
-            else:
-                outcome = self._process(track, notify)
+        def work(ranked: tuple[int, TrackInfo]) -> Outcome:
+            rank, track = ranked
+            try:
+                if cancel is not None and cancel.is_set():
+                    outcome = Outcome(track.track_id, track.title, TrackStatus.PENDING, CANCELLED)
+                else:
+                    outcome = self._process(track, rank, notify)
+            finally:
+                self._slots.drop(rank)
             notify(TrackEvent(track, "done", outcome))
             return outcome
 
@@ -158,7 +218,7 @@ class Pipeline:
             # next is already downloading and the last is being tagged and fsynced.
             threads = max(1, min(2 * self.settings.workers, len(unique)))
             with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tunecrate") as pool:
-                for outcome in pool.map(work, unique):
+                for outcome in pool.map(work, enumerate(unique)):
                     outcomes[outcome.track_id] = outcome
         finally:
             self.close()
@@ -173,7 +233,7 @@ class Pipeline:
 
     # -- one track ---------------------------------------------------------------
 
-    def _process(self, track: TrackInfo, notify: ProgressCallback) -> Outcome:
+    def _process(self, track: TrackInfo, rank: int, notify: ProgressCallback) -> Outcome:
         with Session(self.engine) as session:
             row = session.get(Track, track.track_id)
             decision = session.get(MatchDecision, track.track_id)
@@ -213,7 +273,7 @@ class Pipeline:
                     self._record(track, resolved)
                     return resolved
                 chosen, score = resolved
-            outcome = self._fetch_and_place(track, chosen, score, final, notify,
+            outcome = self._fetch_and_place(track, rank, chosen, score, final, notify,
                                             keep=self._made_from(final) if present else None)
         except TunecrateError as exc:
             outcome = Outcome(track.track_id, track.title, TrackStatus.FAILED, str(exc))
@@ -293,7 +353,7 @@ class Pipeline:
         return found.source_digest if found is not None else None
 
     def _fetch_and_place(
-        self, track: TrackInfo, chosen: Candidate, score: float | None, final: Path,
+        self, track: TrackInfo, rank: int, chosen: Candidate, score: float | None, final: Path,
         notify: ProgressCallback, *, keep: SourceDigest | None = None,
     ) -> Outcome:
         """Fetch ``chosen``, encode, tag and place it at ``final``. When the fetched bytes equal ``keep``
@@ -316,9 +376,10 @@ class Pipeline:
         tmp = self.layout.tmp_file(suffix=".mp3")
         try:
             if not owned and is_suitable_mp3(source_path):
+                self._slots.drop(rank)
                 shutil.copyfile(source_path, tmp)  # the user's own MP3 is good enough: no re-encode
             else:
-                with self._encode_slots:
+                with self._slots.slot(rank):
                     notify(TrackEvent(track, "encoding"))
                     encode_mp3(self._ffmpeg, source_path, tmp, self.settings.audio_quality)
             cover = None

@@ -1,7 +1,7 @@
 """What the library keeps for playlist services: cached indexes, remembered matches, the review queue.
 
 :class:`ServiceStore`, a component of :class:`~tunecrate.library.library.Library`, is what a service
-target sees of the library (:class:`~tunecrate.targets.service.ServiceLibrary`): the library's files
+target sees of the library (:class:`~tunecrate.core.service.ServiceLibrary`): the library's files
 (through the exporter), the remembered match of each song on each target, and a service's index
 cached in the catalogue (:mod:`tunecrate.db.service_index`). It also records what a push or a transfer
 decided and holds the per-target review queue (``tunecrate review --target plex``): songs whose best
@@ -26,7 +26,7 @@ from tunecrate.core.errors import InvalidReference, NotFound
 from tunecrate.core.types import TrackInfo
 from tunecrate.db.models import Track, TrackStatus, utcnow
 from tunecrate.db.service_index import ServiceIndexState, ServiceMatch, ServiceTrack
-from tunecrate.targets.service import IndexState, Remembered, RemoteTrack
+from tunecrate.core.service import IndexState, Remembered, RemoteTrack
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,7 +66,7 @@ class ServiceReviewItem:
 
 
 class _IndexStore:
-    """One cached index (:class:`~tunecrate.targets.service.ServiceIndex`) in the catalogue."""
+    """One cached index (:class:`~tunecrate.core.service.ServiceIndex`) in the catalogue."""
 
     def __init__(self, engine: Engine, index_id: str) -> None:
         self.engine = engine
@@ -125,7 +125,7 @@ def _candidates(docs: list) -> tuple[tuple[RemoteTrack, float, str], ...]:
 
 
 class ServiceStore:
-    """The library as service targets see it (:class:`~tunecrate.targets.service.ServiceLibrary`),
+    """The library as service targets see it (:class:`~tunecrate.core.service.ServiceLibrary`),
     and the remembered matches. ``writing`` is the library's write-lock context."""
 
     def __init__(self, engine: Engine, exporter: Exporter, writing: Callable[[], AbstractContextManager]) -> None:

@@ -210,12 +210,15 @@ class SyncEngine:
     ``jobs`` records each load and sync in the Job table; ``likes_min_kept``
     guards Liked Songs (:func:`check_likes_read`); ``keep_cover(playlist_id)``
     stores a list's cover in the library when it is missing, and returns a
-    warning when it cannot.
+    warning when it cannot; ``prepare``, when given, is called as a load or
+    sync starts reading a list it may fetch tracks for, so that the pipeline
+    gets ready while the source answers.
     """
 
     def __init__(self, catalogue: Catalogue, sources: SourceRegistry, run: RunPipeline,
                  writing: Callable[[], AbstractContextManager], jobs: Jobs, *, likes_min_kept: float = 0.5,
-                 keep_cover: Callable[[str], str | None] | None = None) -> None:
+                 keep_cover: Callable[[str], str | None] | None = None,
+                 prepare: Callable[[], None] | None = None) -> None:
         self.catalogue = catalogue
         self.sources = sources
         self._run = run
@@ -223,6 +226,7 @@ class SyncEngine:
         self.jobs = jobs
         self.likes_min_kept = likes_min_kept
         self._keep_cover = keep_cover or (lambda playlist_id: None)
+        self._prepare = prepare or (lambda: None)
 
     # -- reading a list ------------------------------------------------------------------
 
@@ -268,6 +272,7 @@ class SyncEngine:
         if ref.kind in ("playlist", "likes"):
             return self._sync(ref, progress, cancel, dry_run=False, keep_orphans=keep_orphans,
                               short_circuit=False, source=source)
+        self._prepare()
         tracks = self.read(ref, source)
         with self._writing():
             job = self.jobs.start(f"{tracks.kind}_load", tracks.id)
@@ -416,6 +421,8 @@ class SyncEngine:
         if short_circuit and local is not None and local.snapshot_id and local.all_present:
             if self.snapshot(ref, prefer) == local.snapshot_id:
                 return self._up_to_date(ref.id, local, dry_run)
+        if not dry_run:
+            self._prepare()
         tracks = self.read(ref, prefer)
         if tracks.id == LIKES and local is not None:
             check_likes_read(tracks, len(local.entries), self.likes_min_kept)

@@ -1,7 +1,7 @@
 """Pushes and transfers: a library playlist into a media server, and songs between two services.
 
 :class:`Transfers`, a component of :class:`~tunecrate.library.library.Library`, runs both over the
-targets of :mod:`tunecrate.targets.service`:
+targets of :mod:`tunecrate.core.service`:
 
 - :meth:`Transfers.push` makes a playlist on Plex or a Subsonic server equal to a library playlist
   (optionally after mirroring its files into a folder Plex watches, and a scan);
@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import ConfigurationError, InvalidReference, TunecrateError
-from tunecrate.core.ids import Reference, parse_reference
+from tunecrate.core.ids import Reference, parse_reference, stored_playlist_id
 from tunecrate.storage.atomic import atomic_write
 from tunecrate.targets import target_class
-from tunecrate.targets.service import PlaylistPlan, ProgressFn, PushReport, missing_report
+from tunecrate.core.service import PlaylistPlan, ProgressFn, PushReport, missing_report
 
 if TYPE_CHECKING:
     from tunecrate.core.settings import Settings
@@ -175,7 +175,7 @@ class Transfers:
         ``mirror`` target), Plex is asked to scan it, and the playlist is built from those files. With
         ``dry_run`` nothing is written anywhere (the Plex index cache is refreshed) and the result
         holds the plans. ``report_file`` receives the missing-tracks report (see
-        :func:`~tunecrate.targets.service.missing_report`), also when nothing is missing. Raises
+        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing. Raises
         :class:`NotFound`, :class:`ConfigurationError`, :class:`StorageError` and the service's errors.
         """
         if target not in PUSH_TARGETS:
@@ -218,9 +218,7 @@ class Transfers:
     def read(self, side: Side) -> TrackList:
         """The list a side names, read through its source (a library playlist from the catalogue)."""
         if side.service == "local":
-            from tunecrate.library.library import Library
-
-            return self.exporter.tracklist(Library.playlist_id(side.ref))
+            return self.exporter.tracklist(stored_playlist_id(side.ref))
         return self.sync_engine.read(side.reference())
 
     def plan_transfer(self, source: str | Side, dest: str | Side, *, progress: ProgressFn | None = None

@@ -1,46 +1,25 @@
-"""Cover art: downloading it once per URL with a size cap, recognising it, reading it back from a file.
+"""Cover art: downloading it once per URL with a size cap, and reading it back from a file.
 
 Covers come from the metadata source (Spotify's image CDN, ``i.scdn.co``):
 the album image of a track, the image of a playlist. Only JPEG and PNG are
-accepted, recognised by their magic bytes (:func:`sniff_image_mime`), never
-by a header or a file name.
+accepted, recognised by their magic bytes
+(:func:`tunecrate.core.images.sniff_image_mime`), never by a header or a
+file name.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from tunecrate.core.errors import DownloadError
+from tunecrate.core.images import Cover, sniff_image_mime
 from tunecrate.core.net import TLS_HINT, httpx_client, untrusted_certificate
 
-__all__ = ["MAX_COVER_BYTES", "Cover", "CoverFetcher", "embedded_cover", "sniff_image_mime"]
+__all__ = ["MAX_COVER_BYTES", "CoverFetcher", "embedded_cover"]
 
 #: Largest cover image accepted, in bytes.
 MAX_COVER_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Cover:
-    """Cover art bytes and their MIME type (``image/jpeg`` or ``image/png``)."""
-
-    data: bytes
-    mime: str = "image/jpeg"
-
-    @property
-    def extension(self) -> str:
-        """``".jpg"`` or ``".png"``."""
-        return ".png" if self.mime == "image/png" else ".jpg"
-
-
-def sniff_image_mime(data: bytes) -> str | None:
-    """``image/jpeg``/``image/png`` from the magic bytes, ``None`` for anything else."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    return None
 
 
 class CoverFetcher:

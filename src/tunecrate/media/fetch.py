@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tunecrate.core.errors import DownloadError
@@ -48,6 +50,36 @@ def file_source_path(source: str) -> Path | None:
     if "://" not in source:
         return Path(source)
     return None
+
+
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import yt-dlp (and httpx, for the covers) in a background thread, once per process, so that the
+    first download does not wait for it.
+
+    yt-dlp takes about 0.2 s of CPU to import and set up; a load calls this
+    before it reads its list from the metadata source, whose network round
+    trips then hide that time. Returns at once; never raises (a failed import
+    shows again, as a :class:`DownloadError`, on the first download).
+    """
+    global _warming
+    with _warming_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_import_yt_dlp, name="tunecrate-warm-up", daemon=True)
+            _warming.start()
+
+
+def _import_yt_dlp() -> None:
+    try:
+        import yt_dlp.extractor.generic  # noqa: F401  (the extractor of direct media URLs)
+        from yt_dlp import YoutubeDL  # noqa: F401
+
+        import httpx  # noqa: F401  (the covers, fetched after the first encode)
+    except Exception:  # noqa: BLE001  (reported by the download that needs it)
+        pass
 
 
 @dataclass(frozen=True)
@@ -102,14 +134,17 @@ def audio_container(path: Path) -> str | None:
 
 
 class Fetcher:
-    """Downloads sources into ``work_dir`` with one reused ``YoutubeDL``.
+    """Downloads sources into ``work_dir`` with reused ``YoutubeDL`` instances.
 
     One instance per worker thread: ``YoutubeDL`` objects are not shared
-    between threads. yt-dlp's own retries are off: the caller retries a
-    failed download under the one retry policy (:mod:`tunecrate.core.retry`),
-    so attempts do not multiply. ``socket_timeout`` is in seconds. ``ytdlp``
-    builds the ``YoutubeDL`` (JavaScript runtime, cookies, extra options,
-    proxy, CA bundle; see :mod:`tunecrate.media.ytdlp`).
+    between threads. A URL whose extractor is obvious (:func:`extractor_for`)
+    goes to a ``YoutubeDL`` that holds that extractor alone (see
+    :meth:`~tunecrate.media.ytdlp.YtDlpFactory.create`). yt-dlp's own retries
+    are off: the caller retries a failed download under the one retry policy
+    (:mod:`tunecrate.core.retry`), so attempts do not multiply.
+    ``socket_timeout`` is in seconds. ``ytdlp`` builds the ``YoutubeDL``
+    (JavaScript runtime, cookies, extra options, proxy, CA bundle; see
+    :mod:`tunecrate.media.ytdlp`).
     """
 
     def __init__(self, work_dir: Path, *, socket_timeout: float = 20.0, ytdlp: YtDlpFactory | None = None) -> None:
@@ -129,7 +164,7 @@ class Fetcher:
             "cachedir": False,
             "overwrites": True,
         }
-        self._ydl = None
+        self._ydls: dict[str | None, Any] = {}  # extractor key (None: all of them) -> YoutubeDL
 
     def fetch(self, source: str) -> tuple[Path, bool]:
         """Return ``(path, owned)``: the audio file for ``source``, and whether it is ours to delete.
@@ -151,17 +186,24 @@ class Fetcher:
             return local, False
         return self._download(source), True
 
+    def _ydl(self, ie_key: str | None) -> Any:
+        """The ``YoutubeDL`` for URLs of the extractor ``ie_key`` (``None``: any URL), made on first use."""
+        ydl = self._ydls.get(ie_key)
+        if ydl is None:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            ydl = self._ydls[ie_key] = self._factory.create(self._options, extractor=ie_key)
+        return ydl
+
     def _download(self, url: str) -> Path:
         from yt_dlp.utils import YoutubeDLError
 
-        if self._ydl is None:
-            self.work_dir.mkdir(parents=True, exist_ok=True)
-            self._ydl = self._factory.create(self._options)
-        logger = self._ydl.params.get("logger")
+        ie_key = extractor_for(url)
+        ydl = self._ydl(ie_key)
+        logger = ydl.params.get("logger")
         if hasattr(logger, "start"):
             logger.start()
         try:
-            info = self._ydl.extract_info(url, download=True, ie_key=extractor_for(url))
+            info = ydl.extract_info(url, download=True, ie_key=ie_key)
         except YoutubeDLError as exc:
             message = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
             hint = self._factory.explain(message, logger)
@@ -179,6 +221,6 @@ class Fetcher:
         return path
 
     def close(self) -> None:
-        if self._ydl is not None:
-            self._ydl.close()
-            self._ydl = None
+        for ydl in self._ydls.values():
+            ydl.close()
+        self._ydls.clear()

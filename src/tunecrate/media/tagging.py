@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tunecrate.core.errors import TaggingError
 from tunecrate.core.types import TrackInfo
-from tunecrate.media.covers import Cover
+from tunecrate.core.images import Cover
 from tunecrate.media.fetch import SourceDigest
 
 
@@ -126,6 +126,27 @@ def read_tags(path: Path) -> ReadTags | None:
         return None
     except (MutagenError, OSError) as exc:
         raise TaggingError(f"cannot read tags of {path.name}: {exc}") from exc
+    return _from_id3(tags)
+
+
+def read_mp3(path: Path) -> tuple[ReadTags | None, float]:
+    """:func:`read_tags` and the length of the audio in seconds (0 without audio frames), in one read.
+
+    Raises :class:`TaggingError` when the file is not a readable MP3.
+    """
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3
+
+    try:
+        audio = MP3(path)
+    except (MutagenError, OSError) as exc:
+        raise TaggingError(f"cannot read {path.name} as MP3: {exc}") from exc
+    length = audio.info.length if audio.info else 0.0
+    return (_from_id3(audio.tags) if audio.tags is not None else None), length
+
+
+def _from_id3(tags) -> ReadTags | None:
+    """The :class:`ReadTags` of a mutagen ID3 tag; ``None`` without a track id."""
 
     def text(frame_id: str) -> str | None:
         frame = tags.get(frame_id)

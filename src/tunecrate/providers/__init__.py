@@ -40,7 +40,10 @@ ONLINE = ("ytmusic", "youtube")
 
 def provider_class(name: str) -> type[Provider]:
     """The class of the provider ``name``. Raises :class:`ConfigurationError` for an unknown name."""
-    module, _, attr = PROVIDERS[name].partition(":")
+    try:
+        module, _, attr = PROVIDERS[name].partition(":")
+    except KeyError:
+        raise ConfigurationError(f"unknown provider {name!r}; known providers are {', '.join(PROVIDERS)}") from None
     return getattr(importlib.import_module(module), attr)
 
 

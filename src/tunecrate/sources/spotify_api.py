@@ -84,7 +84,7 @@ from ..core.matching import Thresholds
 from ..core.retry import retry_call
 from ..core.ids import LIKES, Reference, is_spotify_id, parse_spotify_ref
 from ..core.types import SkippedEntry, TrackInfo, TrackList
-from ..targets.service import (
+from ..core.service import (
     Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack, WriteOutcome, plan_playlist,
 )
 from .base import SourceRefused
@@ -729,7 +729,7 @@ def _remote(track: TrackInfo) -> RemoteTrack:
 
 
 class SpotifyService:
-    """Spotify as a :class:`~tunecrate.targets.service.PlaylistService` for transfers: a playlist named
+    """Spotify as a :class:`~tunecrate.core.service.PlaylistService` for transfers: a playlist named
     by its URL, URI or id; a song that is a Spotify track is itself (``"same track"``); others are
     searched. Only adds (``mode="merge"``): a Spotify playlist is never emptied or reordered."""
 

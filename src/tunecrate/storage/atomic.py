@@ -1,7 +1,8 @@
 """The one way tunecrate writes a file: complete or not at all.
 
 Every file tunecrate writes, in the library or outside it (an export, a
-mirror, the login token, a settings file), goes through :func:`atomic_write`:
+mirror, the login token, a settings file), goes through :func:`atomic_write`
+(journals, below, aside):
 
 1. a fresh temporary file is created, with ``O_EXCL``, in the given folder
    (the library's ``tmp/``, or next to the destination);
@@ -17,6 +18,12 @@ Modes: files are created ``0o666`` less the process umask, as any program's
 files are, so that a media server running as another user can read the
 music; secrets (the login token) pass ``mode=0o600`` and never exist with
 wider permissions, not even as a temporary file.
+
+One kind of file grows instead of being replaced: a journal, one record a
+line (:func:`append_line`). A record is appended and fsynced in one write;
+a crash can leave at most a partial last line, which readers skip and the
+next append closes with a line break, so that it never merges with the
+next record.
 
 Errors: :class:`~tunecrate.core.errors.StorageError` for every ``OSError``
 (disk full, permissions, a read-only folder), naming the path.
@@ -34,8 +41,8 @@ from typing import Any
 
 from tunecrate.core.errors import StorageError
 
-__all__ = ["DEFAULT_MODE", "SECRET_MODE", "TMP_PREFIX", "TMP_SUFFIX", "atomic_write", "create_temp",
-           "current_umask", "file_mode", "fsync_dir", "install", "write_bytes", "write_json"]
+__all__ = ["DEFAULT_MODE", "SECRET_MODE", "TMP_PREFIX", "TMP_SUFFIX", "append_line", "atomic_write", "create_temp",
+           "current_umask", "file_mode", "fsync_dir", "install", "read_lines", "write_bytes", "write_json"]
 
 #: Mode asked for new files; the umask takes its bits away.
 DEFAULT_MODE = 0o666
@@ -190,3 +197,56 @@ def write_bytes(dest: Path, data: bytes, *, tmp_dir: Path | None = None, mode: i
 def write_json(dest: Path, obj: Any, *, tmp_dir: Path | None = None, mode: int = DEFAULT_MODE) -> None:
     """Write ``obj`` as UTF-8 JSON to ``dest`` atomically. Raises :class:`StorageError`."""
     write_bytes(dest, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"), tmp_dir=tmp_dir, mode=mode)
+
+
+def append_line(path: Path, record: bytes, *, mode: int = DEFAULT_MODE) -> int:
+    """Append ``record`` (one line, without its line break) to the journal ``path`` durably.
+
+    The file is created (``mode`` less the umask, its folder fsynced) when
+    missing; a partial last line left by a crash is closed first. Returns the
+    journal's size in bytes afterwards. Raises ``ValueError`` for a record
+    holding a line break, :class:`StorageError` for filesystem failures.
+    """
+    if b"\n" in record or b"\r" in record:
+        raise ValueError("a journal record is one line")
+    path = Path(path)
+    try:
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+        try:
+            size = os.fstat(fd).st_size
+            torn = size > 0 and _last_byte(path, size) != b"\n"
+            data = (b"\n" if torn else b"") + record + b"\n"
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if created:
+            fsync_dir(path.parent)
+        return size
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {_reason(exc)}; check free space and permissions") from exc
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1)
+
+
+def read_lines(path: Path) -> list[bytes]:
+    """The complete records of the journal ``path``, in order (``[]`` when it does not exist).
+
+    A last line without its line break (a crash during an append) is not a
+    record and is left out. Raises :class:`StorageError` when the file cannot be read.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {_reason(exc)}") from exc
+    lines = data.split(b"\n")
+    return [line for line in lines[:-1] if line]

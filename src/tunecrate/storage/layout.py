@@ -7,7 +7,7 @@
       tmp/                                            work files; emptied at start
       playlists/<playlist_id>.json                    metadata + ordered track ids
       playlists/<playlist_id>.cover.jpg               the playlist's cover (JPEG or PNG)
-      decisions.json                                  the user's pins and skips
+      decisions.json, decisions.log                   the user's pins and skips, and the journal of changes
 
 Every file reaches its final place only complete: it is written under
 ``tmp/`` (same filesystem) and moved into place by
@@ -41,6 +41,7 @@ class Layout:
         self.tmp_dir = self.root / "tmp"
         self.playlists_dir = self.root / "playlists"
         self.decisions_path = self.root / "decisions.json"
+        self.decisions_journal_path = self.root / "decisions.log"
 
     def ensure(self) -> None:
         """Create the directories of the layout."""
@@ -97,8 +98,9 @@ class Layout:
         yield from self.iter_track_files()
         if self.playlists_dir.is_dir():
             yield from (p for p in self.playlists_dir.iterdir() if p.is_file())
-        if self.decisions_path.is_file():
-            yield self.decisions_path
+        for path in (self.decisions_path, self.decisions_journal_path):
+            if path.is_file():
+                yield path
 
     # -- tmp ---------------------------------------------------------------------
 

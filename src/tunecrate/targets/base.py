@@ -10,11 +10,11 @@ destination hold them, in two steps:
 - :meth:`Target.apply` carries a plan out and returns a report (with
   ``to_json()``).
 
-The library hands a target its lists and a :class:`LibraryFiles` (the
+The library hands a target its lists and a :class:`~tunecrate.core.service.LibraryFiles` (the
 absolute path of each track's file, the playlist's cover), so that a target
 needs no database. Targets that write to a playlist service (Plex, Subsonic,
 Spotify, an M3U file) get a richer view,
-:class:`~tunecrate.targets.service.ServiceLibrary`: the remembered match of
+:class:`~tunecrate.core.service.ServiceLibrary`: the remembered match of
 each song there, and a service's index cached in the catalogue. Each target declares its settings model
 (``settings_model``) and is built by ``from_settings(settings, **options)``,
 where ``options`` are the user's choices for one run (a destination, a
@@ -32,23 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from tunecrate.core.service import LibraryFiles
     from tunecrate.core.settings import Settings, SettingsModel
     from tunecrate.core.types import TrackList
 
-__all__ = ["ExportEntry", "ExportResult", "LibraryFiles", "Target", "entries_of", "file_stat"]
-
-
-@runtime_checkable
-class LibraryFiles(Protocol):
-    """What a target may ask the library: files, never rows."""
-
-    def path_of(self, track_id: str) -> Path | None:
-        """The absolute path of the track's MP3 when it has one (inside the storage root)."""
-        ...
-
-    def cover_of(self, playlist_id: str) -> Path | None:
-        """The playlist's cover file kept in the library, when there is one."""
-        ...
+__all__ = ["ExportEntry", "ExportResult", "Target", "entries_of", "file_stat"]
 
 
 @runtime_checkable

@@ -24,10 +24,10 @@ from tunecrate.core.errors import StorageError
 from tunecrate.storage.atomic import atomic_write
 from tunecrate.core.text import track_label
 from tunecrate.core.matching import Thresholds
-from tunecrate.targets.base import ExportEntry, ExportResult, LibraryFiles, entries_of, file_stat
-from tunecrate.targets.service import (
-    CandidateIndex, Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack, ServiceLibrary,
-    WriteOutcome, order_changes, plan_playlist,
+from tunecrate.targets.base import ExportEntry, ExportResult, entries_of, file_stat
+from tunecrate.core.service import (
+    CandidateIndex, LibraryFiles, Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack,
+    ServiceLibrary, WriteOutcome, order_changes, plan_playlist,
 )
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ class M3USource:
 
 
 class M3UPlaylistService:
-    """An M3U8 file as a :class:`~tunecrate.targets.service.PlaylistService` for transfers: its items are
+    """An M3U8 file as a :class:`~tunecrate.core.service.PlaylistService` for transfers: its items are
     real file paths; a song's candidates are the library's downloaded tracks (its own file first,
     exactly); writing rewrites the file (atomically) with paths relative to its folder."""
 

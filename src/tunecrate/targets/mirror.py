@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 
 from tunecrate.core.errors import StorageError
 from tunecrate.storage.atomic import TMP_PREFIX, TMP_SUFFIX, atomic_write
-from tunecrate.targets.base import ExportEntry, LibraryFiles, entries_of, file_stat
+from tunecrate.targets.base import ExportEntry, entries_of, file_stat
+from tunecrate.core.service import LibraryFiles
 from tunecrate.targets.m3u8 import m3u8_lines
 from tunecrate.storage.atomic import fsync_dir
 from tunecrate.core.text import track_label

@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import StorageError
-from tunecrate.media.covers import sniff_image_mime
+from tunecrate.core.images import sniff_image_mime
 from tunecrate.storage.atomic import atomic_write
 from tunecrate.storage.names import check_relative, numbered_filename, safe_component
-from tunecrate.targets.base import ExportEntry, ExportResult, LibraryFiles, entries_of, file_stat
+from tunecrate.targets.base import ExportEntry, ExportResult, entries_of, file_stat
+from tunecrate.core.service import LibraryFiles
 from tunecrate.targets.m3u8 import m3u8_lines
 
 if TYPE_CHECKING:

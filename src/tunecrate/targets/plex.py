@@ -19,7 +19,7 @@ track. A track's artist is ``originalTitle`` when Plex has one (on a compilation
 ``grandparentTitle`` is the album artist, "Various Artists"), else ``grandparentTitle``; its file is
 ``<Media><Part file>``. Plex's listings carry no ISRC.
 
-**Matching** (:mod:`tunecrate.targets.service`): tunecrate's own files first, exactly: an entry whose
+**Matching** (:mod:`tunecrate.core.service`): tunecrate's own files first, exactly: an entry whose
 library file, or whose copy in a folder a ``tunecrate mirror`` keeps, is a file of the section
 (through ``PLEX_PATH_MAP``) is that item; then the scorer.
 
@@ -66,11 +66,10 @@ from tunecrate.core.matching import Thresholds
 from tunecrate.core.retry import retry_call
 from tunecrate.core.settings import SettingsModel, StrList, setting
 from tunecrate.core.types import TrackInfo, TrackList
-from tunecrate.targets.base import LibraryFiles
 from tunecrate.targets.mirror import MANIFEST_NAME, mirrored_tracks
-from tunecrate.targets.service import (
-    PENDING_PREFIX, CandidateIndex, IndexState, Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist,
-    RemoteTrack, ServiceLibrary, WriteOutcome, folded_path, index_row, order_changes, plan_playlist,
+from tunecrate.core.service import (
+    CandidateIndex, IndexState, LibraryFiles, Operation, PENDING_PREFIX, PlaylistPlan, ProgressFn, PushReport,
+    RemotePlaylist, RemoteTrack, ServiceLibrary, WriteOutcome, folded_path, index_row, order_changes, plan_playlist,
 )
 
 if TYPE_CHECKING:
@@ -326,7 +325,7 @@ def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 
 
 class PlexService:
-    """Plex as a :class:`~tunecrate.targets.service.PlaylistService`: playlists of audio, the music
+    """Plex as a :class:`~tunecrate.core.service.PlaylistService`: playlists of audio, the music
     section's tracks matched through the cached index (:meth:`load_index`)."""
 
     name = "plex"
@@ -572,7 +571,7 @@ class PlexTarget:
     Options (``from_settings(settings, **options)``): ``name`` (the Plex playlist's title; the
     playlist's own by default), ``mode`` (``"mirror"``: the Plex playlist ends equal to the source;
     ``"merge"``: only adds, for transfers), ``mirror_files`` (track id → a file a mirror placed or will
-    place in a folder Plex watches), ``progress`` (a :data:`~tunecrate.targets.service.ProgressFn`).
+    place in a folder Plex watches), ``progress`` (a :data:`~tunecrate.core.service.ProgressFn`).
     """
 
     name = "plex"

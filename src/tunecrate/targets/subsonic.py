@@ -42,10 +42,9 @@ from tunecrate.core.matching import Thresholds
 from tunecrate.core.retry import retry_call
 from tunecrate.core.settings import SettingsModel, setting
 from tunecrate.core.types import TrackInfo, TrackList
-from tunecrate.targets.base import LibraryFiles
-from tunecrate.targets.service import (
-    Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack, ServiceLibrary, WriteOutcome,
-    order_changes, plan_playlist,
+from tunecrate.core.service import (
+    LibraryFiles, Operation, PlaylistPlan, ProgressFn, PushReport, RemotePlaylist, RemoteTrack, ServiceLibrary,
+    WriteOutcome, order_changes, plan_playlist,
 )
 
 if TYPE_CHECKING:
@@ -182,7 +181,7 @@ def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 class SubsonicService:
-    """A Subsonic server as a :class:`~tunecrate.targets.service.PlaylistService` (see the module docstring)."""
+    """A Subsonic server as a :class:`~tunecrate.core.service.PlaylistService` (see the module docstring)."""
 
     name = "subsonic"
     provider = "subsonic"

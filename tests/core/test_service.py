@@ -7,7 +7,7 @@ import random
 import pytest
 
 from tunecrate.core.types import TrackInfo, TrackList
-from tunecrate.targets.service import (
+from tunecrate.core.service import (
     CandidateIndex, Operation, RemotePlaylist, RemoteTrack, Remembered, WriteOutcome, artist_keys,
     missing_report, order_changes, plan_playlist,
 )

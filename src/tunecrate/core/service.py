@@ -44,10 +44,9 @@ from rapidfuzz import fuzz, process
 from tunecrate.core.errors import ConfigurationError
 from tunecrate.core.matching import Thresholds, decide, explain, normalize_title, search_key
 from tunecrate.core.types import Candidate, TrackInfo, TrackList
-from tunecrate.targets.base import LibraryFiles
 
 __all__ = [
-    "PENDING_PREFIX", "CandidateIndex", "EntryPlan", "IndexState", "Operation", "OrderChanges", "PlaylistPlan",
+    "PENDING_PREFIX", "CandidateIndex", "EntryPlan", "IndexState", "LibraryFiles", "Operation", "OrderChanges", "PlaylistPlan",
     "PlaylistService", "ProgressFn", "PushReport", "RemotePlaylist", "RemoteTrack", "Remembered", "ServiceIndex",
     "ServiceLibrary", "WriteOutcome", "artist_keys", "folded_path", "index_row", "missing_report", "order_changes",
     "plan_playlist", "title_key",
@@ -178,6 +177,19 @@ class ServiceIndex(Protocol):
 
     def save(self, tracks: Sequence[RemoteTrack], state: IndexState, *, replace: bool) -> None:
         """Store ``tracks`` (all of them when ``replace``, else the changed ones) and the new ``state``."""
+        ...
+
+
+@runtime_checkable
+class LibraryFiles(Protocol):
+    """What a target may ask the library: files, never rows."""
+
+    def path_of(self, track_id: str) -> Path | None:
+        """The absolute path of the track's MP3 when it has one (inside the storage root)."""
+        ...
+
+    def cover_of(self, playlist_id: str) -> Path | None:
+        """The playlist's cover file kept in the library, when there is one."""
         ...
 
 
