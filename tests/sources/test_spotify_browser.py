@@ -189,7 +189,7 @@ def test_a_page_without_the_list_is_an_error_not_an_empty_list(binaries, web, tm
     profile = tmp_path / "browser-profile"
     log_in(binaries, profile, web)
     source = SpotifyBrowserSource(web_url=web.base_url + "/nowhere", profile=profile, headless=True,
-                                  page_timeout_s=4)
+                                  page_timeout_s=10)
     with pytest.raises(ServiceError, match="did not appear"):
         source.fetch(LIKES)
 
