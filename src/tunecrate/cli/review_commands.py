@@ -8,7 +8,6 @@ imported inside the commands so that ``tunecrate --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional

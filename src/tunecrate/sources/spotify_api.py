@@ -97,7 +97,6 @@ from .spotify_login import (
     SpotifySettings,
     checked_url,
     make_user_auth_manager,
-    missing_scopes,
     token_path,
 )
 
