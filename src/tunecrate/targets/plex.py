@@ -576,6 +576,7 @@ class PlexTarget:
 
     name = "plex"
     settings_model = PlexSettings
+    capabilities = frozenset({"push", "transfer", "scan"})
 
     def __init__(self, settings: PlexSettings, *, thresholds: Thresholds, proxy: str | None = None,
                  ca_bundle: Path | None = None, title: str | None = None, mode: str = "mirror",
