@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import ConfigurationError, InvalidReference, TunecrateError
+from tunecrate.core.errors import ConfigurationError, InvalidReference, StorageError, TunecrateError
 from tunecrate.core.ids import Reference, parse_reference, stored_playlist_id
 from tunecrate.storage.atomic import atomic_write
 from tunecrate.targets import has_capability, target_class, targets_with
@@ -186,14 +186,19 @@ class Transfers:
         ``mirror`` target), Plex is asked to scan it, and the playlist is built from those files. With
         ``dry_run`` nothing is written anywhere (the Plex index cache is refreshed) and the result
         holds the plans. ``report_file`` receives the missing-tracks report (see
-        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing. Raises
-        :class:`NotFound`, :class:`ConfigurationError`, :class:`StorageError` and the service's errors.
+        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing; its folder must
+        exist (checked before anything is written). Raises :class:`NotFound`, :class:`ConfigurationError`,
+        :class:`StorageError` and the service's errors.
         """
         if not has_capability(target, "push"):
             raise ConfigurationError(f"cannot push to {target!r}; push takes --to {_spelled(targets_with('push'))}")
         if mirror is not None and not has_capability(target, "scan"):
             raise ConfigurationError("--mirror needs a target that scans the mirrored folder: "
                                      f"--to {_spelled(targets_with('scan'))}")
+        if report_file is not None and not dry_run:
+            folder = Path(os.fspath(report_file)).expanduser().absolute().parent
+            if not folder.is_dir():
+                raise StorageError(f"cannot write the report into {folder}: no such folder (nothing was pushed)")
         tracks = self.exporter.tracklist(playlist_id)
         mirrored = None
         files: dict[str, Path] = {}
