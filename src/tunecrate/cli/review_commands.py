@@ -189,10 +189,11 @@ def review(
 
 
 def _review_target(target: str, as_json: bool) -> None:
-    from tunecrate.library.transfers import SIDES
+    from tunecrate.library.transfers import review_targets
 
-    if target not in SIDES or not SIDES[target]:
-        raise typer.BadParameter(f"--target is one of {', '.join(k for k, v in SIDES.items() if v)}")
+    targets = review_targets()
+    if target not in targets:
+        raise typer.BadParameter(f"--target is one of {', '.join(targets)}")
     if as_json:
         with open_library() as lib:
             print_json(lib.target_review_queue(target))

@@ -807,6 +807,7 @@ class SpotifyTarget:
 
     name = "spotify"
     settings_model = SpotifySettings
+    capabilities = frozenset({"transfer"})
 
     def __init__(self, source: SpotifyApiSource, playlist: str, *, thresholds: Thresholds,
                  progress: ProgressFn | None = None) -> None:
