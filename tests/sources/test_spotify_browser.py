@@ -93,6 +93,16 @@ def test_chromium_switches(tmp_path):
     assert not any(a.startswith(("--headless", "--proxy-server")) for a in headed)
 
 
+def test_hosts_no_proxy_lists_bypass_chromiums_proxy_as_they_do_every_other_client(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", " nas.home, .corp.example,,10.0.0.0/8 ")
+    args = chromium_arguments(tmp_path / "p", headless=True, proxy="http://proxy.example:3128")
+    assert "--proxy-bypass-list=nas.home;*.nas.home;*.corp.example;10.0.0.0/8" in args
+    assert not any(a.startswith("--proxy-bypass-list") for a in chromium_arguments(tmp_path, headless=True, proxy=None))
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("no_proxy", "*")
+    assert "--proxy-bypass-list=*" in chromium_arguments(tmp_path, headless=True, proxy="http://proxy.example:3128")
+
+
 def test_the_registry_uses_the_browser_only_when_asked(tmp_path):
     settings = Settings.load(environ={}, data_root=tmp_path / "data", storage_root=tmp_path / "s")
     registry = SourceRegistry(settings)
