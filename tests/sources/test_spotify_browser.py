@@ -159,6 +159,19 @@ def test_a_fresh_profile_is_refused_headless_in_one_line(binaries, web, tmp_path
     assert os.environ["SE_OFFLINE"] == "true"  # Selenium Manager may not download anything
 
 
+def test_chromium_reaches_the_web_player_through_the_proxy(binaries, web, tmp_path):
+    from standins.proxy import RecordingProxy
+
+    with RecordingProxy() as proxy:  # the web player's host is known only to the proxy
+        proxy.add_site("player.tunecrate.test", web.base_url)
+        source = SpotifyBrowserSource(web_url="http://player.tunecrate.test", profile=tmp_path / "profile",
+                                      headless=True, page_timeout_s=10, proxy=proxy.url)
+        with pytest.raises(AuthError, match="not logged in"):  # a fresh profile, refused once the page answered
+            source.fetch(LIKES)
+    paths = [e.path.split("?")[0] for e in proxy.seen("player.tunecrate.test", "http")]
+    assert paths[:2] == ["/collection/tracks", "/login"] and "/login" in web.paths()
+
+
 def test_log_in_once_then_all_500_in_order_and_no_login_the_next_time(binaries, web, songs, tmp_path):
     profile = tmp_path / "data" / "browser-profile"
     web.auto_login_ms, web.land_on_home = 300, True  # the user types, and the login ends on the home page
