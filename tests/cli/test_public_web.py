@@ -229,3 +229,22 @@ def test_a_read_of_the_web_pages_keeps_what_the_web_api_gave(cli, demo, roots):
     with _db(roots) as db:
         rows = db.execute("select isrc, missing from track").fetchall()
     assert len(rows) == 6 and all(isrc and "isrc" not in json.loads(missing) for isrc, missing in rows)
+
+
+def test_sync_reads_through_the_source_option_when_given_then_remembers_it(cli, world, demo, roots):
+    assert cli("playlist", demo.playlist_url).exit_code == 0  # credentials set: the Web API
+    world.spotify.clear_requests()
+
+    result = cli("sync", demo.playlist_id, "--source", "web")
+
+    assert result.exit_code == 0 and "warning" not in result.stdout, result.output
+    assert world.web.requests_to(rf"^/embed/playlist/{demo.playlist_id}$")
+    assert not world.spotify.requests_to(r"^/v1/playlists/")
+    with _db(roots) as db:
+        assert db.execute("select source from playlist").fetchall() == [("spotify-web",)]
+
+    world.web.clear_requests()
+    result = cli("sync", demo.playlist_id, "--source", "api")
+    assert result.exit_code == 0 and world.spotify.requests_to(r"^/v1/playlists/") and not world.web.requests
+    with _db(roots) as db:
+        assert db.execute("select source from playlist").fetchall() == [("spotify-api",)]
