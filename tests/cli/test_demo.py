@@ -93,7 +93,8 @@ def test_serve_prints_one_export_block_that_works_when_pasted(tmp_path):
                      "TUNECRATE_PROXY", "TUNECRATE_CA_BUNDLE", "TUNECRATE_PROVIDERS", "TUNECRATE_STORAGE_ROOT",
                      "TUNECRATE_DATA_ROOT"):
             assert f"{name}=" in script
-        assert "SPOTIPY_CLIENT_ID" not in script  # the demo needs no Spotify app
+        # The demo needs no Spotify app, and blanks one the shell has (the stand-in would refuse it).
+        assert "SPOTIPY_CLIENT_ID='' " in script and "SPOTIPY_CLIENT_SECRET='' " in script
 
         # Pasted into a clean shell, it reaches the same stand-ins and the same library.
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("TUNECRATE_", "SPOTIPY_"))}

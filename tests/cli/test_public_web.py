@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 
 import pytest
@@ -197,12 +198,18 @@ def test_partner_outage_warns_and_prunes_nothing(cli, world, roots):
     assert _order(cli, public.playlist_id) == public.track_ids[1:]
 
 
-def test_demo_reads_a_public_playlist_of_more_than_100_entries_without_credentials(tmp_path):
+def test_demo_reads_a_public_playlist_of_more_than_100_entries_without_credentials(tmp_path, monkeypatch):
+    # The user's own app (for the real Spotify) is in the environment: the demo's stand-ins would refuse it.
+    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "the-users-real-app")
+    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "its-secret")
     with demo_world(storage_root=tmp_path / "s", data_root=tmp_path / "d") as demo:
         from tunecrate.sources.spotify_login import SpotifySettings
 
         assert not demo.settings.section(SpotifySettings).has_app_credentials
-        assert "SPOTIPY_CLIENT_ID" not in demo.environment()
+        environment = demo.environment()  # pasted into a shell that has them, it blanks them
+        assert environment["SPOTIPY_CLIENT_ID"] == environment["SPOTIPY_CLIENT_SECRET"] == ""
+        pasted = Settings.load(environ={**os.environ, **environment})
+        assert not pasted.section(SpotifySettings).has_app_credentials
         with Library(demo.settings) as lib:
             report = lib.load_playlist(demo.playlist.url)  # no pins: every track stays unresolved, quickly
         assert report.source == "spotify-web" and report.track_count == DEMO_PLAYLIST_SIZE > 100
@@ -222,3 +229,22 @@ def test_a_read_of_the_web_pages_keeps_what_the_web_api_gave(cli, demo, roots):
     with _db(roots) as db:
         rows = db.execute("select isrc, missing from track").fetchall()
     assert len(rows) == 6 and all(isrc and "isrc" not in json.loads(missing) for isrc, missing in rows)
+
+
+def test_sync_reads_through_the_source_option_when_given_then_remembers_it(cli, world, demo, roots):
+    assert cli("playlist", demo.playlist_url).exit_code == 0  # credentials set: the Web API
+    world.spotify.clear_requests()
+
+    result = cli("sync", demo.playlist_id, "--source", "web")
+
+    assert result.exit_code == 0 and "warning" not in result.stdout, result.output
+    assert world.web.requests_to(rf"^/embed/playlist/{demo.playlist_id}$")
+    assert not world.spotify.requests_to(r"^/v1/playlists/")
+    with _db(roots) as db:
+        assert db.execute("select source from playlist").fetchall() == [("spotify-web",)]
+
+    world.web.clear_requests()
+    result = cli("sync", demo.playlist_id, "--source", "api")
+    assert result.exit_code == 0 and world.spotify.requests_to(r"^/v1/playlists/") and not world.web.requests
+    with _db(roots) as db:
+        assert db.execute("select source from playlist").fetchall() == [("spotify-api",)]

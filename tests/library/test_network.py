@@ -86,6 +86,23 @@ def test_spotipy_goes_through_the_proxy_to_the_default_api_url(world, roots):
     assert world.proxy.seen("api.spotify.com", "connect")
 
 
+def test_the_web_source_goes_through_the_proxy_to_spotifys_default_hosts(world, roots):
+    world.proxy.add_site(("open.spotify.com", "api-partner.spotify.com"), world.web.base_url)
+    album = make_album(fake_id("net:web-album"), "Web Album", ["The Loopbacks"], images=[])
+    songs = [make_track(fake_id(f"net:web:{n}"), f"Web Track {n}", ["The Loopbacks"], album) for n in range(3)]
+    world.spotify.add_album(album, songs)
+    world.spotify.add_playlist(fake_id("net:web-list"), "Proxied Mix", songs, owner="someone-else", images=[])
+    settings = Settings.load(environ={}, **roots, proxy=world.proxy.url, ca_bundle=world.ca_bundle, providers=())
+    with Library(settings) as lib:  # no app credentials, no Spotify URL set: the defaults, through the proxy
+        report = lib.load_playlist(fake_id("net:web-list"))
+    assert report.source == "spotify-web" and report.track_count == 3 and not report.warnings
+    assert [(r.method, r.path) for r in world.proxy.seen("open.spotify.com", "https")] == [
+        ("GET", f"/embed/playlist/{fake_id('net:web-list')}")]
+    assert [(r.method, r.path.split("?")[0]) for r in world.proxy.seen("api-partner.spotify.com", "https")] == [
+        ("GET", "/pathfinder/v1/query")]
+    assert not world.spotify.requests
+
+
 def test_ytmusicapi_searches_through_the_proxy_with_real_parsers(world):
     url = _song(world)
     provider = YTMusicProvider(proxy=world.proxy.url, ca_bundle=world.ca_bundle)

@@ -93,6 +93,16 @@ def test_chromium_switches(tmp_path):
     assert not any(a.startswith(("--headless", "--proxy-server")) for a in headed)
 
 
+def test_hosts_no_proxy_lists_bypass_chromiums_proxy_as_they_do_every_other_client(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", " nas.home, .corp.example,,10.0.0.0/8 ")
+    args = chromium_arguments(tmp_path / "p", headless=True, proxy="http://proxy.example:3128")
+    assert "--proxy-bypass-list=nas.home;*.nas.home;*.corp.example;10.0.0.0/8" in args
+    assert not any(a.startswith("--proxy-bypass-list") for a in chromium_arguments(tmp_path, headless=True, proxy=None))
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("no_proxy", "*")
+    assert "--proxy-bypass-list=*" in chromium_arguments(tmp_path, headless=True, proxy="http://proxy.example:3128")
+
+
 def test_the_registry_uses_the_browser_only_when_asked(tmp_path):
     settings = Settings.load(environ={}, data_root=tmp_path / "data", storage_root=tmp_path / "s")
     registry = SourceRegistry(settings)
@@ -147,6 +157,19 @@ def test_a_fresh_profile_is_refused_headless_in_one_line(binaries, web, tmp_path
     assert _mode(profile) == 0o700
     assert "/login" in web.paths() and "/api/collection/tracks" not in web.paths()
     assert os.environ["SE_OFFLINE"] == "true"  # Selenium Manager may not download anything
+
+
+def test_chromium_reaches_the_web_player_through_the_proxy(binaries, web, tmp_path):
+    from standins.proxy import RecordingProxy
+
+    with RecordingProxy() as proxy:  # the web player's host is known only to the proxy
+        proxy.add_site("player.tunecrate.test", web.base_url)
+        source = SpotifyBrowserSource(web_url="http://player.tunecrate.test", profile=tmp_path / "profile",
+                                      headless=True, page_timeout_s=10, proxy=proxy.url)
+        with pytest.raises(AuthError, match="not logged in"):  # a fresh profile, refused once the page answered
+            source.fetch(LIKES)
+    paths = [e.path.split("?")[0] for e in proxy.seen("player.tunecrate.test", "http")]
+    assert paths[:2] == ["/collection/tracks", "/login"] and "/login" in web.paths()
 
 
 def test_log_in_once_then_all_500_in_order_and_no_login_the_next_time(binaries, web, songs, tmp_path):

@@ -169,6 +169,15 @@ def test_a_later_partner_page_failing_says_how_many_entries_were_left_out(spotif
     assert "lack the" not in tracks.warnings[0]
 
 
+def test_a_page_that_stops_short_of_the_total_gives_the_partial_view(spotify, web):
+    public(spotify, [song(n) for n in range(150)])
+    short = {"data": {"playlistV2": {"__typename": "Playlist", "content": {"totalCount": 150, "items": []}}}}
+    web.fail_next(r"^/pathfinder/", 200, skip=1, body=short)
+    tracks = source_for(web).playlist(PLAYLIST)
+    assert not tracks.complete and tracks.snapshot is None and len(tracks.entries) == 100
+    assert "50 of its 150 entries were left out" in tracks.warnings[0] and "none will be removed" in tracks.warnings[0]
+
+
 def test_an_answer_carrying_graphql_errors_gives_the_partial_view(spotify, web):
     public(spotify, [song(1)])
     web.fail_next(r"^/pathfinder/", 200, body={"errors": [{"message": "Internal"}]})

@@ -121,8 +121,9 @@ class StandIns:
 
     def settings_overrides(self, *, credentials: bool = True, search: bool = False) -> dict:
         """Settings that point tunecrate at the stand-ins, as :meth:`Settings.load` overrides. Without
-        ``credentials`` no Spotify app is configured (the public web pages are read); with ``search``,
-        tracks without a pin are searched on YouTube Music (through the proxy)."""
+        ``credentials`` no Spotify app is configured, not even one the environment names (the public web
+        pages are read); with ``search``, tracks without a pin are searched on YouTube Music (through the
+        proxy)."""
         overrides = {
             "spotify_api_url": self.spotify.api_url,
             "spotify_accounts_url": self.spotify.accounts_url,
@@ -132,13 +133,14 @@ class StandIns:
             "ca_bundle": self.ca_bundle,
             "providers": ("ytmusic",) if search else (),
         }
-        if credentials:
-            overrides.update(spotify_client_id=self.spotify.client_id,
-                             spotify_client_secret=self.spotify.client_secret)
+        # Without: blank, so that an app the user set up for the real Spotify is not offered to the stand-in.
+        overrides.update(spotify_client_id=self.spotify.client_id if credentials else "",
+                         spotify_client_secret=self.spotify.client_secret if credentials else "")
         return overrides
 
     def environment(self, *, credentials: bool = True, search: bool = False) -> dict[str, str]:
-        """The same settings as environment variables (for subprocesses)."""
+        """The same settings as environment variables (for subprocesses); without ``credentials`` the
+        Spotify app's are set empty, which blanks those of the shell they are pasted into."""
         env = {
             "TUNECRATE_SPOTIFY_API_URL": self.spotify.api_url,
             "TUNECRATE_SPOTIFY_ACCOUNTS_URL": self.spotify.accounts_url,
@@ -148,8 +150,8 @@ class StandIns:
             "TUNECRATE_CA_BUNDLE": str(self.ca_bundle),
             "TUNECRATE_PROVIDERS": "ytmusic" if search else "none",
         }
-        if credentials:
-            env.update(SPOTIPY_CLIENT_ID=self.spotify.client_id, SPOTIPY_CLIENT_SECRET=self.spotify.client_secret)
+        env.update(SPOTIPY_CLIENT_ID=self.spotify.client_id if credentials else "",
+                   SPOTIPY_CLIENT_SECRET=self.spotify.client_secret if credentials else "")
         return env
 
     def publish(self, video_id: str, title: str, artists: tuple[str, ...], seconds: int, audio: Path, *,

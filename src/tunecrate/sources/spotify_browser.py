@@ -46,7 +46,11 @@ network answers, is webdriver-manager (the ``browser`` extra) asked to
 download one matching the Chromium found, into ``<data_root>/webdriver``.
 Selenium is handed the driver explicitly and runs with ``SE_OFFLINE=true``, so
 Selenium Manager never downloads anything. ``proxy`` (``TUNECRATE_PROXY``)
-becomes Chromium's ``--proxy-server``.
+becomes Chromium's ``--proxy-server``, and the hosts ``NO_PROXY`` lists its
+``--proxy-bypass-list`` (:func:`proxy_bypass_rules`). ``TUNECRATE_CA_BUNDLE``
+does not reach Chromium, which has no switch for it: on Linux it trusts what
+the user's NSS store (``~/.pki/nssdb``) holds, where a network's inspecting
+CA is installed with ``certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n proxy -i ca.pem``.
 
 Selenium (the ``tunecrate[browser]`` extra) is imported on first use.
 
@@ -60,6 +64,7 @@ Chromium cannot start or the page cannot be reached.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -258,7 +263,29 @@ def chromium_arguments(profile: Path, *, headless: bool, proxy: str | None) -> l
             args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
     if proxy:
         args.append(f"--proxy-server={proxy}")
+        bypass = proxy_bypass_rules(os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or "")
+        if bypass:
+            args.append(f"--proxy-bypass-list={';'.join(bypass)}")
     return args
+
+
+def proxy_bypass_rules(no_proxy: str) -> list[str]:
+    """``NO_PROXY`` (``"nas.home,.corp.example,10.0.0.0/8"``) as Chromium's proxy bypass rules, matching
+    what curl and requests send direct: a name and its subdomains, a ``.suffix``, an address or
+    network, ``*``. Chromium always sends this machine direct on its own."""
+    rules: list[str] = []
+    for entry in (e.strip() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return ["*"]
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            rules += ["*" + entry] if entry.startswith(".") else [entry] if "*" in entry else [entry, "*." + entry]
+        else:
+            rules.append(entry)
+    return rules
 
 
 def display_available() -> bool:

@@ -42,7 +42,7 @@ Requests, for a playlist of N entries:
 =============================  ================================================================
 
 When the partner endpoint fails (5xx, network, a refused token, an answer
-without the playlist), the playlist is built from what was read: the
+without the playlist, an empty page before ``totalCount``), the playlist is built from what was read: the
 partner pages that arrived, else the embed's rows. The list is then
 ``complete=False`` (a sync adds what it sees and prunes nothing), its
 snapshot is ``None``, and one warning says how many entries were left out
@@ -377,8 +377,10 @@ class SpotifyWebSource:
             if not isinstance(page, list) or not isinstance(count, int):
                 raise _PartnerFailed("sent a playlist without its items", items, total)
             total = count
+            if not page and len(items) < total:  # taken as the whole list, it would prune what it lacks
+                raise _PartnerFailed(f"sent no entries from {len(items)} on, of {total}", items, total)
             items.extend(page)
-            if not page or len(items) >= total:
+            if len(items) >= total:
                 return items, total, meta
 
     def _partner_page(self, pid: str, token: str, offset: int) -> dict:
