@@ -142,7 +142,7 @@ def test_bad_url_and_missing_credentials(cli, demo):
     assert result.exit_code == 1 and "not a Spotify URL" in result.stderr
     result = cli("playlist", demo.playlist_url, "--source", "api", SPOTIPY_CLIENT_ID="")
     assert result.exit_code == 1 and "SPOTIPY_CLIENT_ID" in result.stderr
-    result = cli("playlist", demo.playlist_url, SPOTIPY_CLIENT_SECRET="wrong")
+    result = cli("playlist", demo.playlist_url, "--source", "api", SPOTIPY_CLIENT_SECRET="wrong")
     assert result.exit_code == 1 and result.stderr.startswith("error: ")
     assert "Traceback" not in result.output
 

@@ -248,3 +248,20 @@ def test_sync_reads_through_the_source_option_when_given_then_remembers_it(cli, 
     assert result.exit_code == 0 and world.spotify.requests_to(r"^/v1/playlists/") and not world.web.requests
     with _db(roots) as db:
         assert db.execute("select source from playlist").fetchall() == [("spotify-api",)]
+
+
+def test_client_credentials_spotify_refuses_fall_back_to_the_web_pages(cli, world, demo):
+    """An app whose id or secret Spotify refuses (401 invalid_client) cannot stop a public link under auto."""
+    public = build_public_playlist(world, size=5)
+
+    result = cli("playlist", public.url, SPOTIPY_CLIENT_SECRET="not-the-secret")
+
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stdout.splitlines() if "warning" in line]
+    assert "refused the client credentials" in warning and warning.endswith("reading it through spotify-web instead")
+    assert world.web.requests_to(r"^/embed/playlist/")
+
+    # Told to use the Web API, the refusal is the answer.
+    result = cli("playlist", public.url, "--source", "api", SPOTIPY_CLIENT_SECRET="not-the-secret")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "refused the client credentials" in result.stderr

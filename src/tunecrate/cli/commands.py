@@ -33,7 +33,8 @@ def _source_option():
     return typer.Option(
         None, "--source", case_sensitive=False,
         help="Spotify source: auto (the Web API when app credentials are set; the public web pages without them, "
-             "or when the API refuses the link: 403, or 404 for a Spotify-owned 37i9… playlist), api, or web "
+             "or when the API refuses the link or the app: 403, 404 for a Spotify-owned 37i9… playlist, refused "
+             "credentials), api, or web "
              "[env TUNECRATE_SPOTIFY_SOURCE; default auto; sync: the one it was loaded from].")
 
 

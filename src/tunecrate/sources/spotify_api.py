@@ -40,7 +40,8 @@ Errors (all :mod:`tunecrate.core.errors`, one-line messages): 401 →
 :class:`AuthError`, 403 → :class:`~tunecrate.sources.base.SourceRefused`
 (an :class:`AuthError` another source may get past), 404 → :class:`NotFound`
 (:class:`~tunecrate.sources.base.SourceRefused` for a Spotify-owned ``37i9…``
-playlist, which every Web API app gets 404 for since November 2024), 429 whose ``Retry-After`` exceeds
+playlist, which every Web API app gets 404 for since November 2024; also for a refused
+client-credentials token request, since the public pages need no app), 429 whose ``Retry-After`` exceeds
 ``max_retry_after_s`` (or that persists) → :class:`RateLimited`, 5xx after the
 retries, timeouts and connection failures → :class:`ServiceUnavailable`.
 The module's target half, :class:`SpotifyTarget`, adds songs to one of the user's playlists (a
@@ -577,10 +578,11 @@ class SpotifyApiSource:
         if user:
             return AuthError(f"Spotify refused the login ({exc.error}: {exc.error_description}); {_LOGIN_HINT}",
                              status)
+        # The app's own credentials refused: the public web pages need none, so another source may read it.
         if exc.error == "invalid_client":
-            return AuthError(f"Spotify refused the client credentials; {_CREDENTIALS_HINT}", status)
-        return AuthError(f"Spotify refused the token request ({exc.error}: {exc.error_description}); "
-                         f"{_CREDENTIALS_HINT}", status)
+            return SourceRefused(f"Spotify refused the client credentials; {_CREDENTIALS_HINT}", status)
+        return SourceRefused(f"Spotify refused the token request ({exc.error}: {exc.error_description}); "
+                             f"{_CREDENTIALS_HINT}", status)
 
     def _network_error(self, exc: requests.exceptions.RequestException) -> ServiceUnavailable:
         import requests
