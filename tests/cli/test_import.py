@@ -212,3 +212,27 @@ def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(settin
     best = shown.candidates[0]
     assert best.chosen and "duration" not in best.components and "duration unknown" in best.why
     assert best.duration_delta_s is None and shown.missing and "duration_ms" in shown.missing
+
+
+def test_an_export_whose_liked_songs_are_gone_is_refused_and_changes_nothing(cli, demo, roots, tmp_path):
+    """The likes guard holds for an import too: an export whose YourLibrary.json lists no tracks (or far
+    fewer than the library's likes) is refused before anything changes, unless the user turns it off."""
+    _pin_all(cli, demo)
+    assert cli("import", str(write_zip(tmp_path / "old.zip", _export(demo)))).exit_code == 0
+    likes = _order(cli, "likes")
+    assert len(likes) == 4
+    emptied = write_zip(tmp_path / "new.zip", _export(demo, order=(1, 0), likes=[]))
+    result = cli("import", str(emptied))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: refused to sync likes: spotify-export read 0 of the 4 Liked Songs the library holds, which looks "
+        "like a failed read; nothing was changed (if you really removed them, run again with "
+        "TUNECRATE_LIKES_MIN_KEPT=0)"]
+    assert _order(cli, "likes") == likes and _order(cli, playlist_id("Road Trip")) == [
+        demo.track_ids[i] for i in (3, 0, 1)]
+    assert all(_track_file(roots, t).exists() for t in demo.track_ids[:5])
+    assert cli("import", str(emptied), "--dry-run").exit_code == 1
+    # Turned off, the import goes through: likes empties and Road Trip follows the export.
+    result = cli("import", str(emptied), TUNECRATE_LIKES_MIN_KEPT="0")
+    assert result.exit_code == 0, result.output
+    assert _order(cli, "likes") == [] and _order(cli, playlist_id("Road Trip")) == [demo.track_ids[1], demo.track_ids[0]]
