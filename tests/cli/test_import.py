@@ -12,6 +12,7 @@ from standins.exports import (
     EXPORTIFY_HEADER_DE, Row, account_export_files, episode_item, exportify_csv, local_item, playlist, track_item,
     write_folder, write_zip,
 )
+from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import DEMO_SONGS
 from tunecrate.library.library import Library
@@ -41,6 +42,10 @@ def _playlists(cli):
 
 def _track_file(roots, track_id):
     return roots["storage_root"] / "tracks" / track_id[:2] / f"{track_id}.mp3"
+
+
+def _settings(world, roots, **changes):
+    return Settings.load(environ={}, **roots, **world.settings_overrides(), **{"workers": 2, **changes})
 
 
 def _export(demo, order=(3, 0, 1), likes=(0, 1, 2, 4), twin=(5,)):
@@ -196,11 +201,13 @@ class _Provider:
                           "ytmusic", verified=True)]
 
 
-def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(settings, demo, tmp_path):
+def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(roots, demo, world, tmp_path):
+    """Offline (the web pages fail): the row is matched as the export gives it."""
     rows = _rows(demo)
     path = write_folder(tmp_path / "e", account_export_files([], [rows[0]]))
     provider = _Provider(demo)
-    with Library(settings, providers=[provider]) as lib:
+    world.web.fail_next(r"^/embed/track/", 503, times=10)
+    with Library(_settings(world, roots, spotify_web_retries=0), providers=[provider]) as lib:
         report = lib.import_file(path)
         (likes,) = report.lists
         assert likes.counts["downloaded"] == 1 and report.ok
@@ -236,3 +243,73 @@ def test_an_export_whose_liked_songs_are_gone_is_refused_and_changes_nothing(cli
     result = cli("import", str(emptied), TUNECRATE_LIKES_MIN_KEPT="0")
     assert result.exit_code == 0, result.output
     assert _order(cli, "likes") == [] and _order(cli, playlist_id("Road Trip")) == [demo.track_ids[1], demo.track_ids[0]]
+
+
+class _SongProvider:
+    """Searches as YouTube Music would: the album song (every artist, the real length), its official
+    video (longer) and another artist's song of that name."""
+
+    name = "ytmusic"
+
+    def __init__(self, demo):
+        self.demo, self.queries = demo, []
+        self.songs = {t: (", ".join(artists), seconds * 1000)
+                      for t, (_, artists, seconds, _) in zip(demo.track_ids, DEMO_SONGS)}
+
+    def search(self, track):
+        self.queries.append(track)
+        artist, length = self.songs[track.track_id]
+        return [Candidate(self.demo.sources[track.track_id], track.title, artist, length, "ytmusic", verified=True),
+                Candidate("https://www.youtube.com/watch?v=video", f"{artist} - {track.title} (Official Video)",
+                          artist, length + 83_000, "youtube", verified=True),
+                Candidate("https://music.youtube.com/watch?v=other", track.title, "Somebody Else", length,
+                          "ytmusic", verified=True)]
+
+
+def test_where_the_web_pages_answer_a_row_gets_every_artist_and_its_duration_before_matching(
+        settings, demo, world, roots, tmp_path):
+    rows = _rows(demo)
+    blues = rows[1]  # "The Loopbacks", "Ada Byte": the export names only The Loopbacks
+    path = write_folder(tmp_path / "e", account_export_files([], [blues, rows[0]]))
+    provider = _SongProvider(demo)
+    world.web.clear_requests()
+    with Library(settings, providers=[provider]) as lib:
+        assert lib.import_file(path).ok
+        queries = {q.track_id: q for q in provider.queries}
+        assert queries[blues.track_id].artists == ("The Loopbacks", "Ada Byte")
+        assert queries[blues.track_id].duration_ms == 14_000 and queries[blues.track_id].knows("duration_ms")
+        # One track-embed page per searched track, nothing else from the web pages.
+        assert sorted(r.path for r in world.web.requests) == sorted(
+            f"/embed/track/{t}" for t in (blues.track_id, rows[0].track_id))
+        shown = lib.match_show(blues.track_id)
+        assert "duration_ms" not in shown.missing and "artists" not in shown.missing
+        assert shown.candidates[0].chosen and shown.candidates[0].duration_delta_s == 0
+        # A newer export (one more liked song) keeps what the row learnt.
+        newer = write_folder(tmp_path / "f", account_export_files([], [blues, rows[0], rows[2]]))
+        assert lib.import_file(newer).ok
+    tags = ID3(_track_file(roots, blues.track_id))
+    assert tags["TPE1"].text == ["The Loopbacks", "Ada Byte"] and tags["TLEN"].text == ["14000"]
+    with _db(roots) as db:
+        artists, duration, missing = db.execute("select artists, duration_ms, missing from track where track_id = ?",
+                                                (blues.track_id,)).fetchone()
+    assert json.loads(artists) == ["The Loopbacks", "Ada Byte"] and duration == 14_000
+    assert not {"artists", "duration_ms"} & set(json.loads(missing))
+
+
+def test_an_unreachable_web_is_asked_once_not_for_every_row(roots, demo, world, tmp_path):
+    path = write_folder(tmp_path / "e", account_export_files([], _rows(demo)))
+    world.web.fail_next(r"^/embed/track/", 503, times=100)
+    world.web.clear_requests()
+    with Library(_settings(world, roots, spotify_web_retries=0, workers=1), providers=[_SongProvider(demo)]) as lib:
+        report = lib.import_file(path)
+    assert report.ok and report.counts["downloaded"] == 6
+    assert 1 <= len(world.web.requests_to(r"^/embed/track/")) <= 2  # two threads may ask at once
+
+
+def test_with_the_api_source_chosen_the_web_pages_are_not_asked(roots, demo, world, tmp_path):
+    path = write_folder(tmp_path / "e", account_export_files([], _rows(demo)[:2]))
+    provider = _SongProvider(demo)
+    world.web.clear_requests()
+    with Library(_settings(world, roots, spotify_source="api"), providers=[provider]) as lib:
+        assert lib.import_file(path).ok
+    assert world.web.requests == [] and not any(q.knows("duration_ms") for q in provider.queries)

@@ -23,6 +23,7 @@ from tunecrate.core.errors import ConfigurationError, InvalidReference
 if TYPE_CHECKING:
     from tunecrate.core.ids import Reference
     from tunecrate.core.settings import Settings, SettingsModel
+    from tunecrate.core.types import TrackInfo
     from tunecrate.sources.base import Source
 
 __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
@@ -89,6 +90,21 @@ class SourceRegistry:
         if not found:
             raise InvalidReference(f"no source can read {ref.text or ref.id!r}")
         return found
+
+    def complete(self, info: TrackInfo) -> TrackInfo:
+        """``info`` with what it lacks filled by each source that offers ``complete`` (see "Completing a
+        track" in :mod:`tunecrate.sources.base`), in registry order; unchanged when none can. Raises nothing."""
+        for name in self.names():
+            if name not in self._built and not callable(getattr(source_class(name), "complete", None)):
+                continue
+            try:
+                source = self.get(name)
+            except ConfigurationError:
+                continue
+            complete = getattr(source, "complete", None)
+            if callable(complete):
+                info = complete(info)
+        return info
 
     def close(self) -> None:
         for source in self._built.values():
