@@ -313,3 +313,23 @@ def test_with_the_api_source_chosen_the_web_pages_are_not_asked(roots, demo, wor
     with Library(_settings(world, roots, spotify_source="api"), providers=[provider]) as lib:
         assert lib.import_file(path).ok
     assert world.web.requests == [] and not any(q.knows("duration_ms") for q in provider.queries)
+
+
+def test_match_show_marks_what_an_export_row_lacks(cli, demo, world, tmp_path):
+    """Searched on the YouTube Music stand-in, offline from Spotify's web pages: the row keeps the export's
+    shape, and `match show` says so, with no duration component in the candidates' scores."""
+    searched = next(t for t in demo.track_ids if t in demo.searched)
+    row = next(r for r in _rows(demo) if r.track_id == searched)
+    path = write_folder(tmp_path / "e", account_export_files([], [row]))
+    world.web.fail_next(r"^/embed/track/", 503, times=10)
+    env = {**world.environment(search=True), "TUNECRATE_SPOTIFY_WEB_RETRIES": "0"}
+    result = cli("import", str(path), **env)
+    assert result.exit_code == 0, result.output
+    shown = cli("match", "show", searched, **env)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "  duration: ?  isrc: —  " in lines[1]
+    assert lines[2].startswith("not in its source: duration, artists after the first, ISRC")
+    as_json = json.loads(cli("match", "show", searched, "--json", **env).stdout)
+    chosen = [c for c in as_json["candidates"] if c["chosen"]]
+    assert chosen and "duration" not in chosen[0]["components"] and chosen[0]["duration_delta_s"] is None
