@@ -804,11 +804,13 @@ def _title_match(
     """
     best = _TitleMatch(0.0, "", tuple(p.whole for p in parts))
     for index, part in enumerate(parts):
-        for source in {part.plain, part.whole, *part.runs, *part.brackets, *part.quoted}:
-            variants = {source}
+        # In a fixed order (not a set's, which changes with the hash seed): of equally good
+        # variants the first wins, and what it leaves over decides the version penalty.
+        for source in dict.fromkeys((part.plain, part.whole, *part.runs, *part.brackets, *part.quoted)):
+            variants = {source: None}
             for name in artists:
-                variants |= {_remove_words(v, name) for v in variants}
-            variants |= {v[:i].strip() for v in list(variants) for i in _version_starts(v)}
+                variants |= dict.fromkeys(_remove_words(v, name) for v in variants)
+            variants |= dict.fromkeys(v[:i].strip() for v in list(variants) for i in _version_starts(v))
             for variant in variants:
                 sim = max(_ratio(form, variant) for form in track_forms)
                 if sim > best.similarity:
@@ -860,7 +862,7 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     track_parts = _parse(track.title) or (_Part("", (), (), "", ()),)
     head = track_parts[0]
     track_forms = [
-        f for f in {head.plain, head.whole, normalize_title(track.title), *head.brackets} if f
+        f for f in dict.fromkeys((head.plain, head.whole, normalize_title(track.title), *head.brackets)) if f
     ]
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
