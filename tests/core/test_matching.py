@@ -615,3 +615,14 @@ def test_a_score_does_not_depend_on_the_hash_seed():
     assert len(runs) == 1, runs
     assert "('version', 0.0)" in runs.pop()
 
+
+def test_a_title_copied_from_the_track_credits_no_one():
+    """Another artist's upload of "Song (feat. X)" shares X with the track's title: that is no credit for X
+    (it was worth 0.85 of the artist weight and an accept)."""
+    t = track("Café Ünïcode (feat. Ümlaut)", "Ada Byte", "Ümlaut", ms=11_000)
+    stranger = score(t, song("Café Ünïcode (feat. Ümlaut)", "Somebody Else", 11_000))
+    assert stranger.components["artist"] == 0 and stranger.total < DEFAULT.review
+    guest = score(t, song("Café Ünïcode (feat. Ümlaut)", "Ümlaut", 11_000))  # the guest's own upload
+    assert guest.components["artist"] == pytest.approx(0.85 * WEIGHTS["artist"], abs=0.01)
+    label = score(t, cand("Ada Byte - Café Ünïcode (feat. Ümlaut)", "Label Records", 11_000))  # "Artist - Song"
+    assert label.components["artist"] > 0.9 * WEIGHTS["artist"]
