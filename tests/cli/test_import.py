@@ -333,3 +333,20 @@ def test_match_show_marks_what_an_export_row_lacks(cli, demo, world, tmp_path):
     as_json = json.loads(cli("match", "show", searched, "--json", **env).stdout)
     chosen = [c for c in as_json["candidates"] if c["chosen"]]
     assert chosen and "duration" not in chosen[0]["components"] and chosen[0]["duration_delta_s"] is None
+
+
+def test_a_renamed_playlist_is_a_new_one_and_the_old_is_named_not_deleted(cli, demo, tmp_path):
+    _pin_all(cli, demo)
+    assert cli("import", str(write_zip(tmp_path / "old.zip", _export(demo)))).exit_code == 0
+    rows = _rows(demo)
+    # Road Trip renamed on Spotify; this export has no YourLibrary.json (likes are not in it, not deleted).
+    renamed = account_export_files([playlist("Road Trip 2026", [track_item(rows[i]) for i in (3, 0, 1)]),
+                                    playlist("Road Trip", [track_item(rows[5])])], None)
+    result = cli("import", str(write_zip(tmp_path / "new.zip", renamed)), "--json")
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    old = playlist_id("Road Trip", 2)
+    assert warning.startswith("1 list(s) read from an earlier spotify-export import are not in this one")
+    assert f"Road Trip ({old})" in warning and "likes" not in warning and "tunecrate delete-playlist" in warning
+    assert set(_playlists(cli)) == {playlist_id("Road Trip 2026"), playlist_id("Road Trip"), old, "likes"}
+    assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[5]]  # the twin is now the first of its name

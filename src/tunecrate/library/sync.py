@@ -369,7 +369,9 @@ class SyncEngine:
             result.counts = dict.fromkeys(result.counts, 0)
             result.fetch = len({t for r in result.lists for t in r.plan.fetch})
         if len(lists) > 1:
-            gone = [p for p in self.catalogue.playlists() if p.source == source.name and p.playlist_id not in ids]
+            # Liked Songs are never renamed: an export without them (no YourLibrary.json) leaves them be.
+            gone = [p for p in self.catalogue.playlists()
+                    if p.source == source.name and p.playlist_id not in ids and p.playlist_id != LIKES]
             if gone:
                 result.warnings.append(
                     f"{len(gone)} list(s) read from an earlier {source.name} import are not in this one (renamed "
