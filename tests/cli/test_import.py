@@ -350,3 +350,21 @@ def test_a_renamed_playlist_is_a_new_one_and_the_old_is_named_not_deleted(cli, d
     assert f"Road Trip ({old})" in warning and "likes" not in warning and "tunecrate delete-playlist" in warning
     assert set(_playlists(cli)) == {playlist_id("Road Trip 2026"), playlist_id("Road Trip"), old, "likes"}
     assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[5]]  # the twin is now the first of its name
+
+
+def test_a_changed_exportify_csv_syncs_its_playlist(cli, demo, roots, tmp_path):
+    _pin_all(cli, demo)
+    rows = [Row(r.track_id, r.title, r.artists, duration_ms=s * 1000)
+            for r, (_, _, s, _) in zip(_rows(demo), DEMO_SONGS)]
+    first, second = tmp_path / "june", tmp_path / "july"
+    for folder, order in ((first, (0, 1, 2)), (second, (2, 0, 3))):
+        folder.mkdir()
+        (folder / "road_trip.csv").write_text(exportify_csv([rows[i] for i in order]), encoding="utf-8")
+    assert cli("import", str(first / "road_trip.csv")).exit_code == 0
+    (before,) = _playlists(cli)
+    result = cli("import", str(second / "road_trip.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)["lists"]
+    assert (report["added"], report["removed"], report["moved"]) == (1, 1, 1) and report["pruned"] == [demo.track_ids[1]]
+    assert list(_playlists(cli)) == [before] and _order(cli, before) == [demo.track_ids[i] for i in (2, 0, 3)]
+    assert not _track_file(roots, demo.track_ids[1]).exists()
