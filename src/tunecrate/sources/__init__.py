@@ -16,6 +16,7 @@ when it is the preferred one.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import TYPE_CHECKING
 
 from tunecrate.core.errors import ConfigurationError, InvalidReference
@@ -66,12 +67,14 @@ class SourceRegistry:
     def __init__(self, settings: Settings, overrides: dict[str, Source] | None = None) -> None:
         self._settings = settings
         self._built: dict[str, Source] = dict(overrides or {})
+        self._building = threading.Lock()  # the pipeline's threads ask for sources too (:meth:`complete`)
 
     def get(self, name: str) -> Source:
         """The source called ``name``. Raises :class:`ConfigurationError` for an unknown name."""
-        if name not in self._built:
-            self._built[name] = source_class(name).from_settings(self._settings)
-        return self._built[name]
+        with self._building:
+            if name not in self._built:
+                self._built[name] = source_class(name).from_settings(self._settings)
+            return self._built[name]
 
     def names(self) -> list[str]:
         return list(dict.fromkeys([*self._built, *SOURCES]))
