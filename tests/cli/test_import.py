@@ -12,6 +12,7 @@ from standins.exports import (
     EXPORTIFY_HEADER_DE, Row, account_export_files, episode_item, exportify_csv, local_item, playlist, track_item,
     write_folder, write_zip,
 )
+from tunecrate.core.settings import Settings
 from tunecrate.core.types import Candidate
 from tunecrate.demo.world import DEMO_SONGS
 from tunecrate.library.library import Library
@@ -41,6 +42,10 @@ def _playlists(cli):
 
 def _track_file(roots, track_id):
     return roots["storage_root"] / "tracks" / track_id[:2] / f"{track_id}.mp3"
+
+
+def _settings(world, roots, **changes):
+    return Settings.load(environ={}, **roots, **world.settings_overrides(), **{"workers": 2, **changes})
 
 
 def _export(demo, order=(3, 0, 1), likes=(0, 1, 2, 4), twin=(5,)):
@@ -196,11 +201,13 @@ class _Provider:
                           "ytmusic", verified=True)]
 
 
-def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(settings, demo, tmp_path):
+def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(roots, demo, world, tmp_path):
+    """Offline (the web pages fail): the row is matched as the export gives it."""
     rows = _rows(demo)
     path = write_folder(tmp_path / "e", account_export_files([], [rows[0]]))
     provider = _Provider(demo)
-    with Library(settings, providers=[provider]) as lib:
+    world.web.fail_next(r"^/embed/track/", 503, times=10)
+    with Library(_settings(world, roots, spotify_web_retries=0), providers=[provider]) as lib:
         report = lib.import_file(path)
         (likes,) = report.lists
         assert likes.counts["downloaded"] == 1 and report.ok
@@ -212,3 +219,152 @@ def test_the_matcher_takes_the_right_recording_for_a_row_without_duration(settin
     best = shown.candidates[0]
     assert best.chosen and "duration" not in best.components and "duration unknown" in best.why
     assert best.duration_delta_s is None and shown.missing and "duration_ms" in shown.missing
+
+
+def test_an_export_whose_liked_songs_are_gone_is_refused_and_changes_nothing(cli, demo, roots, tmp_path):
+    """The likes guard holds for an import too: an export whose YourLibrary.json lists no tracks (or far
+    fewer than the library's likes) is refused before anything changes, unless the user turns it off."""
+    _pin_all(cli, demo)
+    assert cli("import", str(write_zip(tmp_path / "old.zip", _export(demo)))).exit_code == 0
+    likes = _order(cli, "likes")
+    assert len(likes) == 4
+    emptied = write_zip(tmp_path / "new.zip", _export(demo, order=(1, 0), likes=[]))
+    result = cli("import", str(emptied))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: refused to sync likes: spotify-export read 0 of the 4 Liked Songs the library holds, which looks "
+        "like a failed read; nothing was changed (if you really removed them, run again with "
+        "TUNECRATE_LIKES_MIN_KEPT=0)"]
+    assert _order(cli, "likes") == likes and _order(cli, playlist_id("Road Trip")) == [
+        demo.track_ids[i] for i in (3, 0, 1)]
+    assert all(_track_file(roots, t).exists() for t in demo.track_ids[:5])
+    assert cli("import", str(emptied), "--dry-run").exit_code == 1
+    # Turned off, the import goes through: likes empties and Road Trip follows the export.
+    result = cli("import", str(emptied), TUNECRATE_LIKES_MIN_KEPT="0")
+    assert result.exit_code == 0, result.output
+    assert _order(cli, "likes") == [] and _order(cli, playlist_id("Road Trip")) == [demo.track_ids[1], demo.track_ids[0]]
+
+
+class _SongProvider:
+    """Searches as YouTube Music would: the album song (every artist, the real length), its official
+    video (longer) and another artist's song of that name."""
+
+    name = "ytmusic"
+
+    def __init__(self, demo):
+        self.demo, self.queries = demo, []
+        self.songs = {t: (", ".join(artists), seconds * 1000)
+                      for t, (_, artists, seconds, _) in zip(demo.track_ids, DEMO_SONGS)}
+
+    def search(self, track):
+        self.queries.append(track)
+        artist, length = self.songs[track.track_id]
+        return [Candidate(self.demo.sources[track.track_id], track.title, artist, length, "ytmusic", verified=True),
+                Candidate("https://www.youtube.com/watch?v=video", f"{artist} - {track.title} (Official Video)",
+                          artist, length + 83_000, "youtube", verified=True),
+                Candidate("https://music.youtube.com/watch?v=other", track.title, "Somebody Else", length,
+                          "ytmusic", verified=True)]
+
+
+def test_where_the_web_pages_answer_a_row_gets_every_artist_and_its_duration_before_matching(
+        settings, demo, world, roots, tmp_path):
+    rows = _rows(demo)
+    blues = rows[1]  # "The Loopbacks", "Ada Byte": the export names only The Loopbacks
+    path = write_folder(tmp_path / "e", account_export_files([], [blues, rows[0]]))
+    provider = _SongProvider(demo)
+    world.web.clear_requests()
+    with Library(settings, providers=[provider]) as lib:
+        assert lib.import_file(path).ok
+        queries = {q.track_id: q for q in provider.queries}
+        assert queries[blues.track_id].artists == ("The Loopbacks", "Ada Byte")
+        assert queries[blues.track_id].duration_ms == 14_000 and queries[blues.track_id].knows("duration_ms")
+        # One track-embed page per searched track, nothing else from the web pages.
+        assert sorted(r.path for r in world.web.requests) == sorted(
+            f"/embed/track/{t}" for t in (blues.track_id, rows[0].track_id))
+        shown = lib.match_show(blues.track_id)
+        assert "duration_ms" not in shown.missing and "artists" not in shown.missing
+        assert shown.candidates[0].chosen and shown.candidates[0].duration_delta_s == 0
+        # A newer export (one more liked song) keeps what the row learnt.
+        newer = write_folder(tmp_path / "f", account_export_files([], [blues, rows[0], rows[2]]))
+        assert lib.import_file(newer).ok
+    tags = ID3(_track_file(roots, blues.track_id))
+    assert tags["TPE1"].text == ["The Loopbacks", "Ada Byte"] and tags["TLEN"].text == ["14000"]
+    with _db(roots) as db:
+        artists, duration, missing = db.execute("select artists, duration_ms, missing from track where track_id = ?",
+                                                (blues.track_id,)).fetchone()
+    assert json.loads(artists) == ["The Loopbacks", "Ada Byte"] and duration == 14_000
+    assert not {"artists", "duration_ms"} & set(json.loads(missing))
+
+
+def test_an_unreachable_web_is_asked_once_not_for_every_row(roots, demo, world, tmp_path):
+    path = write_folder(tmp_path / "e", account_export_files([], _rows(demo)))
+    world.web.fail_next(r"^/embed/track/", 503, times=100)
+    world.web.clear_requests()
+    with Library(_settings(world, roots, spotify_web_retries=0, workers=1), providers=[_SongProvider(demo)]) as lib:
+        report = lib.import_file(path)
+    assert report.ok and report.counts["downloaded"] == 6
+    assert 1 <= len(world.web.requests_to(r"^/embed/track/")) <= 2  # two threads may ask at once
+
+
+def test_with_the_api_source_chosen_the_web_pages_are_not_asked(roots, demo, world, tmp_path):
+    path = write_folder(tmp_path / "e", account_export_files([], _rows(demo)[:2]))
+    provider = _SongProvider(demo)
+    world.web.clear_requests()
+    with Library(_settings(world, roots, spotify_source="api"), providers=[provider]) as lib:
+        assert lib.import_file(path).ok
+    assert world.web.requests == [] and not any(q.knows("duration_ms") for q in provider.queries)
+
+
+def test_match_show_marks_what_an_export_row_lacks(cli, demo, world, tmp_path):
+    """Searched on the YouTube Music stand-in, offline from Spotify's web pages: the row keeps the export's
+    shape, and `match show` says so, with no duration component in the candidates' scores."""
+    searched = next(t for t in demo.track_ids if t in demo.searched)
+    row = next(r for r in _rows(demo) if r.track_id == searched)
+    path = write_folder(tmp_path / "e", account_export_files([], [row]))
+    world.web.fail_next(r"^/embed/track/", 503, times=10)
+    env = {**world.environment(search=True), "TUNECRATE_SPOTIFY_WEB_RETRIES": "0"}
+    result = cli("import", str(path), **env)
+    assert result.exit_code == 0, result.output
+    shown = cli("match", "show", searched, **env)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "  duration: ?  isrc: —  " in lines[1]
+    assert lines[2].startswith("not in its source: duration, artists after the first, ISRC")
+    as_json = json.loads(cli("match", "show", searched, "--json", **env).stdout)
+    chosen = [c for c in as_json["candidates"] if c["chosen"]]
+    assert chosen and "duration" not in chosen[0]["components"] and chosen[0]["duration_delta_s"] is None
+
+
+def test_a_renamed_playlist_is_a_new_one_and_the_old_is_named_not_deleted(cli, demo, tmp_path):
+    _pin_all(cli, demo)
+    assert cli("import", str(write_zip(tmp_path / "old.zip", _export(demo)))).exit_code == 0
+    rows = _rows(demo)
+    # Road Trip renamed on Spotify; this export has no YourLibrary.json (likes are not in it, not deleted).
+    renamed = account_export_files([playlist("Road Trip 2026", [track_item(rows[i]) for i in (3, 0, 1)]),
+                                    playlist("Road Trip", [track_item(rows[5])])], None)
+    result = cli("import", str(write_zip(tmp_path / "new.zip", renamed)), "--json")
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    old = playlist_id("Road Trip", 2)
+    assert warning.startswith("1 list(s) read from an earlier spotify-export import are not in this one")
+    assert f"Road Trip ({old})" in warning and "likes" not in warning and "tunecrate delete-playlist" in warning
+    assert set(_playlists(cli)) == {playlist_id("Road Trip 2026"), playlist_id("Road Trip"), old, "likes"}
+    assert _order(cli, playlist_id("Road Trip")) == [demo.track_ids[5]]  # the twin is now the first of its name
+
+
+def test_a_changed_exportify_csv_syncs_its_playlist(cli, demo, roots, tmp_path):
+    _pin_all(cli, demo)
+    rows = [Row(r.track_id, r.title, r.artists, duration_ms=s * 1000)
+            for r, (_, _, s, _) in zip(_rows(demo), DEMO_SONGS)]
+    first, second = tmp_path / "june", tmp_path / "july"
+    for folder, order in ((first, (0, 1, 2)), (second, (2, 0, 3))):
+        folder.mkdir()
+        (folder / "road_trip.csv").write_text(exportify_csv([rows[i] for i in order]), encoding="utf-8")
+    assert cli("import", str(first / "road_trip.csv")).exit_code == 0
+    (before,) = _playlists(cli)
+    result = cli("import", str(second / "road_trip.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)["lists"]
+    assert (report["added"], report["removed"], report["moved"]) == (1, 1, 1) and report["pruned"] == [demo.track_ids[1]]
+    assert list(_playlists(cli)) == [before] and _order(cli, before) == [demo.track_ids[i] for i in (2, 0, 3)]
+    assert not _track_file(roots, demo.track_ids[1]).exists()

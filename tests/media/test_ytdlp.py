@@ -152,3 +152,18 @@ def test_a_broken_runtime_makes_youtube_downloads_fail_naming_the_setting(world,
                                         f"{tmp_path / 'missing' / 'deno'} (from TUNECRATE_JS_RUNTIME)")
     assert "tunecrate doctor" in str(caught.value)
     assert not world.youtube.media_requests()
+
+
+def test_a_ca_bundle_rewritten_in_place_is_read_again(world, tmp_path):
+    """TLS contexts are shared between yt-dlp instances, but not past a change of the CA file: a
+    long-running process (`tunecrate serve`) trusts the rotated authority of an inspecting proxy."""
+    from tunecrate.demo.proxy import StandInCA
+
+    url = _video(world, "RotatedCA01")
+    bundle = StandInCA().write_pem(tmp_path / "corporate-ca.pem")  # not the proxy's authority
+    factory = YtDlpFactory(YtDlpSettings(), proxy=world.proxy.url, ca_bundle=bundle)
+    with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED"):
+        Fetcher(tmp_path / "dl1", ytdlp=factory).fetch(url)
+    world.proxy.ca.write_pem(bundle)  # the proxy's authority, at the same path
+    path, owned = Fetcher(tmp_path / "dl2", ytdlp=factory).fetch(url)
+    assert owned and path.is_file() and path.stat().st_size > 0

@@ -673,7 +673,8 @@ def _leads_credits(candidate: Candidate, main: Sequence[str]) -> bool:
 
 
 def _artist_similarity(
-    track_artists: Sequence[Sequence[str]], candidate: Candidate, title_words: str, partial: bool = False
+    track_artists: Sequence[Sequence[str]], candidate: Candidate, title_words: str, partial: bool = False,
+    own_title: str = "",
 ) -> float:
     """Artist similarity in ``[0, 1]``.
 
@@ -690,22 +691,28 @@ def _artist_similarity(
     artists the source left out, not guests, and a guest in the candidate's
     title (``"Song (feat. X)"``) is left to :func:`score`, which holds such
     a candidate for review: it may be either.
+
+    Words the candidate's title shares with the track's own title
+    (``own_title``: "Song (feat. X)" copied by any upload of the song) show
+    that a guest of the track is there, but credit no one alone: neither
+    the main artist nor a guest's channel is found through them.
     """
     cand_names = _artist_names(candidate.artist)
-    found = []
+    credit_words = _subtract(title_words, Counter(own_title.split()))
+    found, credited = [], []
     for spellings in track_artists:
-        best = max((_name_similarity(s, c) for s in spellings for c in cand_names), default=0.0)
-        if any(_contains_words(title_words, s) for s in spellings):
-            best = max(best, 0.95)
-        found.append(best)
+        by_name = max((_name_similarity(s, c) for s in spellings for c in cand_names), default=0.0)
+        in_title = any(_contains_words(title_words, s) for s in spellings)
+        found.append(max(by_name, 0.95) if in_title else by_name)
+        credited.append(max(by_name, 0.95) if any(_contains_words(credit_words, s) for s in spellings) else by_name)
     if not found:
         return 0.0
-    main, guests = found[0], found[1:]
+    main, guests = credited[0], found[1:]
     similarity = main
     if guests:
         keep = _MISSING_GUEST_KEEP[candidate.provider in _CREDITING_PROVIDERS]
         share = sum(guests) / len(guests)
-        similarity = max(main * (keep + (1.0 - keep) * share), 0.85 * max(guests))
+        similarity = max(main * (keep + (1.0 - keep) * share), 0.85 * max(credited[1:]))
     credits = not (partial and _leads_credits(candidate, track_artists[0]))
     if _guests(candidate, track_artists, titles=not partial, credits=credits):
         similarity *= _GUEST_FACTOR
@@ -804,11 +811,13 @@ def _title_match(
     """
     best = _TitleMatch(0.0, "", tuple(p.whole for p in parts))
     for index, part in enumerate(parts):
-        for source in {part.plain, part.whole, *part.runs, *part.brackets, *part.quoted}:
-            variants = {source}
+        # In a fixed order (not a set's, which changes with the hash seed): of equally good
+        # variants the first wins, and what it leaves over decides the version penalty.
+        for source in dict.fromkeys((part.plain, part.whole, *part.runs, *part.brackets, *part.quoted)):
+            variants = {source: None}
             for name in artists:
-                variants |= {_remove_words(v, name) for v in variants}
-            variants |= {v[:i].strip() for v in list(variants) for i in _version_starts(v)}
+                variants |= dict.fromkeys(_remove_words(v, name) for v in variants)
+            variants |= dict.fromkeys(v[:i].strip() for v in list(variants) for i in _version_starts(v))
             for variant in variants:
                 sim = max(_ratio(form, variant) for form in track_forms)
                 if sim > best.similarity:
@@ -860,7 +869,7 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
     track_parts = _parse(track.title) or (_Part("", (), (), "", ()),)
     head = track_parts[0]
     track_forms = [
-        f for f in {head.plain, head.whole, normalize_title(track.title), *head.brackets} if f
+        f for f in dict.fromkeys((head.plain, head.whole, normalize_title(track.title), *head.brackets)) if f
     ]
     track_qualifiers = [p.whole for p in track_parts[1:] if not _is_noise(p.whole)]
     track_qualifiers += head.brackets
@@ -876,7 +885,8 @@ def score(track: TrackInfo, candidate: Candidate) -> Score:
 
     cand_parts = _parse(candidate.title)
     title = _title_match(track_forms, cand_parts, artist_words)
-    artist_sim = _artist_similarity(track_artists, candidate, _words(_fold(candidate.title)), partial=partial)
+    artist_sim = _artist_similarity(track_artists, candidate, _words(_fold(candidate.title)), partial=partial,
+                                    own_title=_words(_fold(track.title)))
 
     duration_known = track.knows("duration_ms") and track.duration_ms > 0
     delta_s = None

@@ -365,7 +365,7 @@ class Library:
         if not tracks:
             return {}
         pipeline = Pipeline(self.settings, self.layout, self._engine, self._recording_providers(), self.covers,
-                            self.ytdlp)
+                            self.ytdlp, complete=lambda track: self.sources.complete(track))
         return pipeline.run(tracks, progress, cancel)
 
     # -- references -----------------------------------------------------------------------

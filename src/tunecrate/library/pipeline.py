@@ -14,8 +14,11 @@ Per track:
    complete file left by an interrupted run (its tags name the track) is
    adopted instead of fetched;
 2. *resolve*: a pinned source wins; a skipped track is left alone; otherwise
-   the providers are searched in order and the matcher decides (accepted,
-   held for review, or unresolved) — the best candidates are recorded;
+   a track that lacks its artists or duration (an export row) is first
+   completed by ``complete`` (the sources that can, by its Spotify id; the
+   row keeps what was filled), then the providers are searched in order and
+   the matcher decides (accepted, held for review, or unresolved) — the best
+   candidates are recorded;
 3. *fetch*, under the one retry policy (:mod:`tunecrate.core.retry`); when a
    re-pinned track's fetched bytes equal those its file was made from (size
    and SHA-256, kept in its tags), the file is kept untouched and only the
@@ -167,8 +170,10 @@ class Pipeline:
         providers: Sequence[Provider],
         covers: CoverFetcher,
         ytdlp: YtDlpFactory | None = None,
+        complete: Callable[[TrackInfo], TrackInfo] | None = None,
     ) -> None:
         self.settings = settings
+        self._complete = complete
         self._ytdlp = ytdlp or YtDlpFactory.from_settings(settings)
         self.layout = layout
         self.engine = engine
@@ -268,6 +273,7 @@ class Pipeline:
                 chosen = Candidate(decision_source, track.title, track.artist, None, decision_provider or "auto")
                 score = decision_score
             else:
+                track = self._completed(track)
                 resolved = self._resolve(track)
                 if isinstance(resolved, Outcome):
                     self._record(track, resolved)
@@ -304,6 +310,23 @@ class Pipeline:
         )
         self._record(track, outcome)
         return outcome
+
+    def _completed(self, track: TrackInfo) -> TrackInfo:
+        """``track`` with its artists and duration filled before a search, where it lacks them and a
+        source can tell; what was filled is stored on its row (kept by later reads that lack it)."""
+        if self._complete is None or not self._providers or (
+                track.knows("artists") and track.knows("duration_ms") and track.duration_ms and track.artists):
+            return track
+        filled = self._complete(track)
+        if filled != track:
+            with Session(self.engine) as session:
+                row = session.get(Track, track.track_id)
+                if row is not None:
+                    row.set_info(filled)
+                    row.updated_at = utcnow()
+                    session.add(row)
+                    session.commit()
+        return filled
 
     def _resolve(self, track: TrackInfo) -> tuple[Candidate, float] | Outcome:
         """Search the providers in order until the matcher accepts a candidate."""

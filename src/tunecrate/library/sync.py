@@ -325,7 +325,8 @@ class SyncEngine:
         (unless ``keep_orphans``). ``dry_run`` returns the plans and changes
         nothing. Raises :class:`~tunecrate.core.errors.InvalidFile` when no
         source reads the file, :class:`~tunecrate.core.errors.NotFound` when
-        it does not exist.
+        it does not exist, and :class:`ServiceError` (before anything
+        changes) when the file's Liked Songs fail :func:`check_likes_read`.
         """
         source = self._collection_source(ref)
         lists = list(source.lists(ref))
@@ -338,6 +339,8 @@ class SyncEngine:
         reports: dict[str, LoadReport] = {}
         for tracks in lists:
             local = self.catalogue.local_playlist(tracks.id)
+            if tracks.id == LIKES and local is not None:
+                check_likes_read(tracks, len(local.entries), self.likes_min_kept)
             if (local is not None and local.all_present and local.snapshot_id == tracks.snapshot
                     and local.source == tracks.source):
                 reports[tracks.id] = self._up_to_date(tracks.id, local, dry_run)
@@ -359,7 +362,9 @@ class SyncEngine:
             result.counts = dict.fromkeys(result.counts, 0)
             result.fetch = len({t for r in result.lists for t in r.plan.fetch})
         if len(lists) > 1:
-            gone = [p for p in self.catalogue.playlists() if p.source == source.name and p.playlist_id not in ids]
+            # Liked Songs are never renamed: an export without them (no YourLibrary.json) leaves them be.
+            gone = [p for p in self.catalogue.playlists()
+                    if p.source == source.name and p.playlist_id not in ids and p.playlist_id != LIKES]
             if gone:
                 result.warnings.append(
                     f"{len(gone)} list(s) read from an earlier {source.name} import are not in this one (renamed "

@@ -397,13 +397,15 @@ _CONTEXTS_LOCK = threading.Lock()
 def _shared(make_context, handler: Any, bundle: Path | None):
     """Wrap a request handler's context factory so that handlers with the same TLS settings share one
     context: loading the certificate stores costs about 0.1 s of CPU, and every ``YoutubeDL`` (one per
-    download thread) has its own handlers. An ``SSLContext`` may serve several threads at once."""
+    download thread) has its own handlers. An ``SSLContext`` may serve several threads at once.
+    The bundle's file is part of the key as it is now (its inode, size and change time), so a CA
+    file rewritten in place is read again."""
 
     def make(*args: Any, **kwargs: Any):
         key = (type(handler).__name__, getattr(handler, "verify", None), getattr(handler, "legacy_ssl_support", None),
                getattr(handler, "prefer_system_certs", None),
-               tuple(sorted((getattr(handler, "_client_cert", None) or {}).items())), bundle, args,
-               tuple(sorted(kwargs.items())))
+               tuple(sorted((getattr(handler, "_client_cert", None) or {}).items())), bundle, _file_state(bundle),
+               args, tuple(sorted(kwargs.items())))
         with _CONTEXTS_LOCK:
             context = _CONTEXTS.get(key)
             if context is None:
@@ -411,6 +413,15 @@ def _shared(make_context, handler: Any, bundle: Path | None):
             return context
 
     return make
+
+
+def _file_state(path: Path | None) -> tuple[int, int, int] | None:
+    """``(inode, size, mtime in ns)`` of ``path``, or None (no file, or none given)."""
+    try:
+        found = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns) if found is not None else None
 
 
 def _trusting(make_context, bundle: Path):

@@ -16,6 +16,7 @@ when it is the preferred one.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import TYPE_CHECKING
 
 from tunecrate.core.errors import ConfigurationError, InvalidReference
@@ -23,6 +24,7 @@ from tunecrate.core.errors import ConfigurationError, InvalidReference
 if TYPE_CHECKING:
     from tunecrate.core.ids import Reference
     from tunecrate.core.settings import Settings, SettingsModel
+    from tunecrate.core.types import TrackInfo
     from tunecrate.sources.base import Source
 
 __all__ = ["SOURCES", "SourceRegistry", "settings_models", "source_class"]
@@ -65,12 +67,14 @@ class SourceRegistry:
     def __init__(self, settings: Settings, overrides: dict[str, Source] | None = None) -> None:
         self._settings = settings
         self._built: dict[str, Source] = dict(overrides or {})
+        self._building = threading.Lock()  # the pipeline's threads ask for sources too (:meth:`complete`)
 
     def get(self, name: str) -> Source:
         """The source called ``name``. Raises :class:`ConfigurationError` for an unknown name."""
-        if name not in self._built:
-            self._built[name] = source_class(name).from_settings(self._settings)
-        return self._built[name]
+        with self._building:
+            if name not in self._built:
+                self._built[name] = source_class(name).from_settings(self._settings)
+            return self._built[name]
 
     def names(self) -> list[str]:
         return list(dict.fromkeys([*self._built, *SOURCES]))
@@ -89,6 +93,21 @@ class SourceRegistry:
         if not found:
             raise InvalidReference(f"no source can read {ref.text or ref.id!r}")
         return found
+
+    def complete(self, info: TrackInfo) -> TrackInfo:
+        """``info`` with what it lacks filled by each source that offers ``complete`` (see "Completing a
+        track" in :mod:`tunecrate.sources.base`), in registry order; unchanged when none can. Raises nothing."""
+        for name in self.names():
+            if name not in self._built and not callable(getattr(source_class(name), "complete", None)):
+                continue
+            try:
+                source = self.get(name)
+            except ConfigurationError:
+                continue
+            complete = getattr(source, "complete", None)
+            if callable(complete):
+                info = complete(info)
+        return info
 
     def close(self) -> None:
         for source in self._built.values():

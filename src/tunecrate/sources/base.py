@@ -63,6 +63,15 @@ library's :class:`~tunecrate.core.settings.Settings`; it reads its own
 settings model with :meth:`~tunecrate.core.settings.Settings.section` and
 declares that model as ``settings_model``. Building is cheap and offline.
 
+Completing a track. A source may offer ``complete(info) -> TrackInfo``
+(it is optional): ``info`` with what it lacks for the matcher (artists,
+duration, title) read by its Spotify track id, ``missing`` dropping what
+was filled, or ``info`` unchanged when the source cannot tell; it raises
+nothing and gives up for good once its service cannot be reached. The
+pipeline asks (:meth:`~tunecrate.sources.SourceRegistry.complete`) before
+it searches for a track whose source left those out (an export names one
+artist and no duration). The public web pages do.
+
 A source may set the class attribute ``explicit = True`` (it is optional):
 the registry then uses it only when it is named (the user's choice, or the
 source a list was filled by), never as a fallback or a default. The browser

@@ -70,6 +70,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -79,7 +80,9 @@ from urllib.parse import urlsplit
 
 from pydantic import field_validator
 
-from ..core.errors import ConfigurationError, NotFound, RateLimited, ServiceError, ServiceUnavailable
+from ..core.errors import (
+    ConfigurationError, NotFound, RateLimited, ServiceError, ServiceUnavailable, TunecrateError,
+)
 from ..core.ids import Reference, is_spotify_id, parse_spotify_ref
 from ..core.retry import retry_call
 from ..core.settings import SettingsModel, setting
@@ -239,6 +242,8 @@ class SpotifyWebSource:
         self._ca_bundle = ca_bundle
         self._choice = choice
         self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        self._unreachable = False
         self._recent: tuple[str, TrackList, float] | None = None
 
     @classmethod
@@ -295,6 +300,36 @@ class SpotifyWebSource:
         """
         tid = parse_spotify_ref(track_id, "track").id
         return _track_page_info(tid, self._embed("track", tid).entity)
+
+    def complete(self, info: TrackInfo) -> TrackInfo:
+        """``info`` with the artists, duration and title the matcher needs from the track's embed page
+        (1 request), when ``info`` lacks one of them (an export row names one artist and no duration);
+        the release date, cover and explicit flag come along where ``info`` lacks them, and
+        ``missing`` drops what was filled.
+
+        ``info`` comes back unchanged when it lacks none of them, when ``TUNECRATE_SPOTIFY_SOURCE``
+        is ``api``, when the track is not public, and once the web pages could not be reached
+        (network, 5xx, rate limit): from then on this source asks no more for the rest of its life,
+        so an offline import costs one failed request. Raises nothing.
+        """
+        lacks = not info.title or not info.artists or not info.duration_ms or not (
+            info.knows("artists") and info.knows("duration_ms"))
+        if not lacks or self._choice == "api" or self._unreachable:
+            return info
+        with self._client_lock:  # the pipeline asks from several threads: one pooled client
+            self._http()
+        try:
+            page = self.track(info.track_id)
+        except (ServiceUnavailable, RateLimited):
+            self._unreachable = True
+            return info
+        except TunecrateError:
+            return info
+        artists = page.artists if page.artists and (not info.artists or not info.knows("artists")) else ()
+        return _with(info, title="" if info.title else page.title, artists=artists,
+                     duration_ms=0 if info.knows("duration_ms") and info.duration_ms else page.duration_ms,
+                     release_date=info.release_date or page.release_date, cover_url=info.cover_url or page.cover_url,
+                     **({"explicit": page.explicit} if not info.knows("explicit") and page.knows("explicit") else {}))
 
     def album(self, album_id: str) -> TrackList:
         """An album from its embed page (1 request), ``kind="album"``.
