@@ -319,7 +319,8 @@ def main() -> None:
                     p99 = pct(times, 99)
                     ok &= p99 < 50
                     print(f"{label}, {case}: p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms "
-                          f"(target p99 < 50 ms); server CPU {cpu:.1f} ms a request")
+                          f"(target p99 < 50 ms); server CPU {cpu:.1f} ms a request; load average "
+                          f"{os.getloadavg()[0]:.1f}")
             touch.close()
         finally:
             ours.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -255,7 +256,20 @@ def test_openapi_documents_the_routes(api):
                  "/review/{track_id}"):
         assert path in doc["paths"], path
     assert "202" in doc["paths"]["/playlist/load"]["post"]["responses"]
-    assert api.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_load_everything_from_this_server(api, page):
+    """A home server may have no internet: the docs' scripts and styles come from the package, not a CDN."""
+    response = api.get(page)
+    assert response.status_code == 200 and "/openapi.json" in response.text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert any(ref.endswith(".js") for ref in refs), refs
+    for ref in refs:
+        assert ref.startswith("/") and not ref.startswith("//"), ref  # nothing from another host
+        asset = api.get(ref)
+        assert asset.status_code == 200 and len(asset.content) > 100, ref
+    assert "http://" not in response.text and "https://" not in response.text
 
 
 def test_the_page_and_its_assets(api):

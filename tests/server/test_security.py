@@ -42,7 +42,7 @@ TRAVERSALS = [
 ROUTES = [
     "/track/{}", "/track/{}/stream", "/track/{}/download", "/track/{}/cover",
     "/playlist/{}", "/playlist/{}/tracks", "/playlist/{}/download.zip", "/playlist/{}.m3u8", "/playlist/{}/cover",
-    "/jobs/{}", "/static/{}", "/{}",
+    "/jobs/{}", "/static/{}", "/docs-assets/{}", "/{}",
 ]
 
 
@@ -205,6 +205,7 @@ def test_with_a_token_every_route_refuses_a_request_without_it(pinned, demo, mak
     assert api.get("/", headers={"Accept": "text/html"}).text.count('name="token"') == 1  # the sign-in form
     assert api.get("/tracks", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     assert api.get("/jobs").status_code == 401
+    assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 401  # the docs' assets, a mount
     assert [r for r in api.app.routes if isinstance(r, WebSocketRoute)]
     server = make_live(pinned, token=TOKEN)
     with pytest.raises(InvalidStatus) as refused:

@@ -129,7 +129,8 @@ class Catalogue:
     def tracks(self) -> list[TrackRecord]:
         """Every track, by artist then title."""
         with Session(self.engine) as session:
-            rows = session.exec(select(*_TRACK_COLUMNS)).all()  # plain rows: no ORM objects to build
+            # Core rows through the session's connection: no ORM objects, nor the ORM's row loading.
+            rows = session.connection().execute(select(*_TRACK_COLUMNS)).all()
         rows.sort(key=lambda r: ([a.casefold() for a in r[2]], r[1].casefold()))
         return [self.record_of(r) for r in rows]
 
@@ -162,7 +163,7 @@ class Catalogue:
             row = session.get(Playlist, playlist_id)
             if row is None:
                 raise NotFound(f"no playlist {playlist_id!r} in the library (see `tunecrate playlists`)")
-            rows = session.exec(
+            rows = session.connection().execute(  # Core rows, as in tracks()
                 select(PlaylistEntry.position, *_TRACK_COLUMNS).join(Track, Track.track_id == PlaylistEntry.track_id)
                 .where(PlaylistEntry.playlist_id == playlist_id).order_by(PlaylistEntry.position)
             ).all()

@@ -9,6 +9,7 @@ running job is cancelled and recorded ``interrupted``).
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
 from dataclasses import replace
@@ -67,6 +68,10 @@ def serve(library: Library, config: ServerConfig, *, out: TextIO = sys.stderr) -
         out.write(f"serving {library.settings.storage_root} at http://{shown}:{port}/ "
                   f"(API docs at /docs){'; requests need the token' if config.token else ''}; Ctrl-C stops\n")
         out.flush()
+        # The long-lived heap (modules, the app) leaves the collector's view: a full collection
+        # otherwise walks it in the middle of a request that allocates thousands of records (tens of ms).
+        gc.collect()
+        gc.freeze()
         server.run(sockets=[sock])
     finally:
         lock.release()
