@@ -309,15 +309,17 @@ class Catalogue:
         in between leaves the old snapshot id in the database, so the next
         sync does the work again. Readers see the old entries or the new,
         never a mix. A cached cover whose URL changed is dropped. With
-        ``document`` False only the rows are written (a rebuild from the documents).
+        ``document`` False only the rows are written (a rebuild from the
+        documents: the cover stored beside a document is kept).
         """
         synced_at = synced_at or utcnow()
         if document:
             self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
         positions = _entry_positions(len(tracks.entries), [s.position for s in tracks.skipped])
         with Session(self.engine) as session:
-            row = session.get(Playlist, tracks.id) or Playlist(playlist_id=tracks.id, title=tracks.title)
-            if row.cover_url != tracks.cover_url:
+            existing = session.get(Playlist, tracks.id)
+            row = existing or Playlist(playlist_id=tracks.id, title=tracks.title)
+            if row.cover_url != tracks.cover_url and (existing is not None or document):
                 self.layout.playlist_cover_path(tracks.id).unlink(missing_ok=True)
             row.kind, row.title, row.owner = tracks.kind, tracks.title, tracks.owner
             row.description, row.snapshot_id, row.cover_url = tracks.description, tracks.snapshot, tracks.cover_url
