@@ -195,7 +195,7 @@ def _review_target(target: str, as_json: bool) -> None:
     if target not in SIDES or not SIDES[target]:
         raise typer.BadParameter(f"--target is one of {', '.join(k for k, v in SIDES.items() if v)}")
     if as_json:
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             print_json(lib.target_review_queue(target))
         return
     if not sys.stdin.isatty():
