@@ -78,11 +78,16 @@ def test_push_errors_are_one_line(cli, loaded, plex, tmp_path):
     result = cli("push", loaded.playlist_id, "--to", "jellyfin")
     assert result.exit_code == 1 and "push takes --to plex or subsonic" in result.stderr
     result = cli("push", loaded.playlist_id, "--to", "subsonic", "--mirror", str(tmp_path / "x"))
-    assert result.exit_code == 1 and "--mirror needs --to plex" in result.stderr
+    assert result.exit_code == 1 and "--mirror needs a target that scans the mirrored folder: --to plex" in result.stderr
     result = cli("push", "nosuchplaylist-id", "--to", "plex")
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     result = cli("push", loaded.playlist_id, "--to", "subsonic")
     assert result.exit_code == 1 and "TUNECRATE_SUBSONIC_URL" in result.stderr
+    plex.clear_requests()
+    result = cli("push", loaded.playlist_id, "--to", "plex", "--report", str(tmp_path / "no" / "missing.txt"))
+    assert result.exit_code == 1 and result.stderr == (f"error: cannot write the report into {tmp_path / 'no'}: "
+                                                       "no such folder (nothing was pushed)\n")
+    assert plex.requests == [] and plex.playlists == {}
 
 
 def test_push_to_subsonic(cli, loaded, subsonic):

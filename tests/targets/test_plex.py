@@ -14,7 +14,8 @@ import pytest
 from tunecrate.core.errors import AuthError, ConfigurationError, ServiceUnavailable
 from tunecrate.demo.world import DEMO_SONGS
 from tunecrate.library.library import Library
-from tunecrate.targets.plex import PathMap
+from tunecrate.core.service import RemotePlaylist, RemoteTrack
+from tunecrate.targets.plex import PathMap, PlexService, PlexTarget
 
 ALBUM = "Songs From 127.0.0.1"
 WRITES = ("POST", "PUT", "DELETE")
@@ -93,11 +94,11 @@ def test_a_repush_adds_removes_and_reorders_without_duplicates(lib, plex, music,
     report = lib.push(demo.playlist_id, "plex").report
 
     assert plex.playlist_keys("tunecrate demo mix") == [keys[k] for k in ("bpm", "morning", "yoru", "offline")]
-    assert (report.added, report.removed) == (1, 2)
-    done = writes(plex)
-    assert sorted(p for m, p in done if m == "DELETE") == sorted(
-        f"/playlists/{playlist.rating_key}/items/{i}" for i in (3, 9999))
-    assert report.writes == len(done) == 1 + 2 + report.moved
+    assert (report.added, report.removed) == (1, 2) and list(plex.playlists) == [playlist.rating_key]
+    # In place this is 2 removals, an add and moves; emptying the playlist and adding the four back is 2.
+    assert writes(plex) == [("DELETE", f"/playlists/{playlist.rating_key}/items"),
+                            ("PUT", f"/playlists/{playlist.rating_key}/items")]
+    assert report.writes == 2
     reads = [r for r in plex.requests if r.method == "GET"]
     assert len(reads) <= 8 and plex.requests_to(r"^/library/metadata/") == []
 
@@ -106,6 +107,67 @@ def test_a_repush_adds_removes_and_reorders_without_duplicates(lib, plex, music,
     again = lib.push(demo.playlist_id, "plex")
     assert writes(plex) == [] and again.report.writes == 0 and again.plan.operations == []
     assert len(plex.requests) <= 7
+
+
+def test_a_small_change_is_made_in_place(lib, plex, music, keys, demo, world):
+    lib.push(demo.playlist_id, "plex")
+    (playlist,) = plex.playlists.values()
+    keys["yoru"] = plex.add_track(music, "夜のサイン波", "Sine Wave Club", ALBUM, 13_000, "/data/music/a/7.mp3")
+    plex.clear_requests()
+
+    report = lib.push(demo.playlist_id, "plex").report     # 夜のサイン波 now found: added amid the playlist
+
+    assert plex.playlist_keys("tunecrate demo mix") == [keys[k] for k in ("offline", "morning", "yoru", "localhost",
+                                                                          "bpm")]
+    rk = playlist.rating_key
+    (added, moved) = writes(plex)                            # Plex appends, then the item moves into place
+    assert added == ("PUT", f"/playlists/{rk}/items") and moved[0] == "PUT" and moved[1].endswith("/move")
+    assert (report.added, report.moved, report.writes) == (1, 1, 2)
+
+    spotify = world.spotify
+    order = [demo.track_ids[i] for i in (3, 0, 5, 2)]       # Localhost Blues left the playlist
+    spotify.set_playlist_items(demo.playlist_id, [spotify._tracks[t] for t in order])
+    lib.sync(demo.playlist_id)
+    (gone,) = [i for i, rk_ in playlist.items if rk_ == keys["localhost"]]
+    plex.clear_requests()
+    report = lib.push(demo.playlist_id, "plex").report
+    assert writes(plex) == [("DELETE", f"/playlists/{rk}/items/{gone}")] and report.writes == 1
+    assert plex.playlist_keys("tunecrate demo mix") == [keys[k] for k in ("offline", "morning", "yoru", "bpm")]
+
+
+def _remote(n: int) -> RemoteTrack:
+    return RemoteTrack(str(n), f"Song {n}")
+
+
+@pytest.mark.parametrize("may_clear", [True, False])
+def test_many_changes_empty_the_playlist_and_fill_it_again_on_a_push_only(may_clear):
+    """500 items, 25 scattered changes (12 removed, 13 added amid the rest): in place that is 12 removals,
+    one add and 13 moves; emptied and filled again it is 1 + ⌈500/URI_BATCH⌉. A transfer keeps the
+    playlist's own items, so it never empties a playlist (``may_clear`` False)."""
+    playlist = RemotePlaylist("77", "Mix", tuple((str(5000 + n), _remote(n)) for n in range(500)))
+    kept = [str(n) for n in range(500) if n % 40 != 7 or n > 480]
+    assert len(kept) == 488
+    desired = list(kept)
+    for k in range(13):
+        desired.insert(10 + 37 * k, str(1000 + k))
+    service = PlexService(None, PathMap(), may_clear=may_clear)
+
+    ops = service.operations(playlist, "Mix", desired)
+
+    if may_clear:
+        assert [op.op for op in ops] == ["clear", "add", "add", "add"]
+        assert [i for op in ops for i in op.items] == desired
+    else:
+        assert [op.op for op in ops].count("remove") == 12 and [op.op for op in ops].count("move") == 13
+        assert len(ops) == 26
+    # One change: in place whatever the playlist may be.
+    assert [op.op for op in service.operations(playlist, "Mix", [str(n) for n in range(1, 500)])] == ["remove"]
+
+
+def test_only_a_push_may_empty_a_plex_playlist(settings):
+    settings = settings.with_overrides(plex_url="http://127.0.0.1:9", plex_token="t")
+    assert PlexTarget.from_settings(settings, mode="mirror").service().may_clear
+    assert not PlexTarget.from_settings(settings, mode="merge").service().may_clear
 
 
 def test_the_index_is_refreshed_incrementally(lib, plex, music, keys, demo):

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tunecrate.core.errors import AuthError, ConfigurationError
+from tunecrate.core.errors import AuthError, ConfigurationError, ServiceUnavailable
 from tunecrate.library.library import Library
 
 TITLE = "tunecrate demo mix"
@@ -99,6 +99,14 @@ def test_wrong_credentials_and_missing_settings_are_one_line(settings, subsonic,
     with Library(settings) as lib:
         with pytest.raises(ConfigurationError, match="set TUNECRATE_SUBSONIC_URL and TUNECRATE_SUBSONIC_USER and"):
             lib.push(demo.playlist_id, "subsonic")
+    port = subsonic.base_url.rsplit(":", 1)[1]
+    subsonic.stop()
+    with Library(settings.with_overrides(subsonic_url=subsonic.base_url, subsonic_user="demo",
+                                         subsonic_password="sesame")) as lib:
+        with pytest.raises(ServiceUnavailable) as exc:
+            lib.push(demo.playlist_id, "subsonic")
+    assert str(exc.value) == (f"cannot reach the Subsonic server at 127.0.0.1:{port}: ConnectError; check "
+                              "TUNECRATE_SUBSONIC_URL")
 
 
 def test_review_band_on_subsonic_is_remembered(lib, subsonic, songs, demo):

@@ -8,7 +8,6 @@ imported inside the commands so that ``tunecrate --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -190,10 +189,11 @@ def review(
 
 
 def _review_target(target: str, as_json: bool) -> None:
-    from tunecrate.library.transfers import SIDES
+    from tunecrate.library.transfers import review_targets
 
-    if target not in SIDES or not SIDES[target]:
-        raise typer.BadParameter(f"--target is one of {', '.join(k for k, v in SIDES.items() if v)}")
+    targets = review_targets()
+    if target not in targets:
+        raise typer.BadParameter(f"--target is one of {', '.join(targets)}")
     if as_json:
         with open_library(create=False) as lib:
             print_json(lib.target_review_queue(target))

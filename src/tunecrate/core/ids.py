@@ -193,3 +193,12 @@ def parse_spotify_ref(text: str, expected: str | None = None) -> SpotifyRef:
 def _article(kind: str) -> str:
     """``"a track"``, ``"an album"``."""
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
+def stored_reference(playlist_id: str) -> Reference:
+    """The reference a sync reads the stored playlist ``playlist_id`` by: a Spotify id or ``likes`` names
+    Spotify's list; any other stored id (``export-…``) is the library's own (its remembered source decides
+    how it is read again)."""
+    if playlist_id == LIKES:
+        return Reference("likes", LIKES, "spotify", LIKES)
+    return Reference("playlist", playlist_id, "spotify" if is_spotify_id(playlist_id) else "library", playlist_id)

@@ -329,7 +329,8 @@ class Operation:
     ``op``: ``"create"`` (a new playlist holding ``items``), ``"add"`` (append ``items``),
     ``"remove"`` (``entries``, by entry id), ``"move"`` (``entries[0]`` after ``after``, an entry id, or
     to the start when ``None``), ``"replace"`` (the whole list becomes ``items``: services that cannot
-    move), ``"insert"`` (``items`` at ``position``). ``items`` are item ids.
+    move), ``"insert"`` (``items`` at ``position``), ``"clear"`` (empty the playlist, keeping it; ``add``
+    operations follow). ``items`` are item ids.
     """
 
     op: str

@@ -31,6 +31,7 @@ Routes (every one needs the token, as the ``X-Plex-Token`` header or query param
   ``playlistItemID``);
 - ``POST /playlists?type=audio&title=&smart=0&uri=server://{machine}/com.plexapp.plugins.library/library/metadata/{rk,…}``,
   ``PUT /playlists/{id}/items?uri=…`` (append), ``DELETE /playlists/{id}/items/{playlistItemID}``,
+  ``DELETE /playlists/{id}/items`` (clear a playlist that is not smart, keeping it),
   ``PUT /playlists/{id}/items/{playlistItemID}/move[?after=playlistItemID]``, ``DELETE /playlists/{id}``.
 
 Times are a logical clock (epoch seconds that advance by one with every change), so that
@@ -304,6 +305,8 @@ class FakePlex(LoopbackServer):
                 return self._items(key, query, headers)
             case ("PUT", ["playlists", key, "items"]):
                 return self._add(key, query)
+            case ("DELETE", ["playlists", key, "items"]):
+                return self._clear(key)
             case ("DELETE", ["playlists", key, "items", item]):
                 return self._remove(key, item)
             case ("PUT", ["playlists", key, "items", item, "move"]):
@@ -460,6 +463,18 @@ class FakePlex(LoopbackServer):
         if playlist is None or all(i != item_id for i, _ in playlist.items):
             return _status(404)
         playlist.items = [(i, rk) for i, rk in playlist.items if i != item_id]
+        playlist.updated_at = self._tick()
+        root = Element("MediaContainer", size="1")
+        root.append(self._playlist(playlist))
+        return _xml(root)
+
+    def _clear(self, key: str) -> _Response:
+        playlist = self.playlists.get(_num(key))
+        if playlist is None:
+            return _status(404)
+        if playlist.smart:
+            return _status(400)
+        playlist.items = []
         playlist.updated_at = self._tick()
         root = Element("MediaContainer", size="1")
         root.append(self._playlist(playlist))

@@ -763,10 +763,10 @@ class Library:
     def plan_transfer(self, source: str, dest: str, *, progress: ProgressFn | None = None) -> TransferPlan:
         """Steps 1 and 2 of a transfer between two sides (``spotify:…``, ``plex:…``, …); see
         :meth:`Transfers.plan_transfer`."""
-        from tunecrate.library.transfers import parse_side
+        from tunecrate.library.transfers import LOCAL, parse_side
 
         side = parse_side(dest)
-        if side.service != "local":
+        if side.service != LOCAL:
             self._check_target_settings(side.service)
         return self.transfers.plan_transfer(source, side, progress=progress)
 

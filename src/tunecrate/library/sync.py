@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from tunecrate.core.errors import InvalidFile, InvalidReference, NotFound, ServiceError, TunecrateError
-from tunecrate.core.ids import LIKES, Reference, is_spotify_id
+from tunecrate.core.ids import LIKES, Reference, stored_reference
 from tunecrate.core.settings import SettingsModel, setting
 from tunecrate.core.types import TrackInfo, TrackList
 from tunecrate.db.models import TrackStatus
@@ -194,13 +194,6 @@ def _union(pairs: Sequence[tuple[TrackList, LocalPlaylist | None]]) -> TrackList
     """Every entry of the lists of ``pairs`` as one list (for counts over distinct tracks)."""
     return TrackList(kind="import", id="import", title="import",
                      entries=tuple(t for tracks, _ in pairs for t in tracks.entries))
-
-
-def stored_reference(playlist_id: str) -> Reference:
-    """The reference a sync reads a stored playlist by (its remembered source decides how)."""
-    if playlist_id == LIKES:
-        return Reference("likes", LIKES, "spotify", LIKES)
-    return Reference("playlist", playlist_id, "spotify" if is_spotify_id(playlist_id) else "library", playlist_id)
 
 
 class SyncEngine:

@@ -11,9 +11,12 @@ targets of :mod:`tunecrate.core.service`:
   :meth:`~PlaylistPlan.skip`); :meth:`Transfers.apply_transfer` then writes the confirmed songs in
   FROM's order (step 3) and remembers every decision per (target, song).
 
-A *side* (:func:`parse_side`) is ``spotify:<playlist URL, URI or id>`` (a bare Spotify URL or URI
-works too), ``local:<library playlist id>``, ``plex:<playlist title>``, ``subsonic:<playlist name>`` or
-``m3u:<path>``. The library's playlists follow their Spotify playlists, so ``local:`` can only be read.
+A *side* (:func:`parse_side`) is ``local:<library playlist id>`` or ``<target>:<playlist>`` for every
+target whose class declares the ``transfer`` capability (:func:`~tunecrate.targets.targets_with`):
+today ``spotify:<playlist URL, URI or id>`` (a bare Spotify URL or URI works too),
+``plex:<playlist title>``, ``subsonic:<playlist name>`` and ``m3u:<path>``. ``push --to`` takes the
+targets declaring ``push``, and ``--mirror`` those declaring ``scan``. The library's playlists follow
+their Spotify playlists, so ``local:`` can only be read.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunecrate.core.errors import ConfigurationError, InvalidReference, TunecrateError
+from tunecrate.core.errors import ConfigurationError, InvalidReference, StorageError, TunecrateError
 from tunecrate.core.ids import Reference, parse_reference, stored_playlist_id
 from tunecrate.storage.atomic import atomic_write
-from tunecrate.targets import target_class
+from tunecrate.targets import has_capability, target_class, targets_with
 from tunecrate.core.service import PlaylistPlan, ProgressFn, PushReport, missing_report
 
 if TYPE_CHECKING:
@@ -40,18 +43,26 @@ if TYPE_CHECKING:
     from tunecrate.library.sync import SyncEngine
     from tunecrate.targets.mirror import MirrorResult
 
-__all__ = ["PUSH_TARGETS", "SIDES", "PushResult", "Side", "TransferPlan", "Transfers", "parse_side"]
+__all__ = ["LOCAL", "PushResult", "Side", "TransferPlan", "Transfers", "parse_side", "review_targets"]
 
-#: The services ``push --to`` takes.
-PUSH_TARGETS = ("plex", "subsonic")
-#: The services a transfer side may name, and whether a transfer may write to them.
-SIDES = {"spotify": True, "local": False, "plex": True, "subsonic": True, "m3u": True}
+#: The side naming a playlist of the library itself (read only).
+LOCAL = "local"
+
+
+def review_targets() -> list[str]:
+    """The targets whose matches ``review --target`` decides: those a push or a transfer writes to."""
+    return targets_with("push", "transfer")
+
+
+def _spelled(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a transfer: ``service`` (a key of :data:`SIDES`) and ``ref`` (what names the
-    playlist there: a Spotify reference, a library playlist id, a title, a path)."""
+    """One side of a transfer: ``service`` (:data:`LOCAL` or a target with the ``transfer`` capability)
+    and ``ref`` (what names the playlist there: a Spotify reference, a library playlist id, a title, a
+    path)."""
 
     service: str
     ref: str
@@ -78,9 +89,9 @@ def parse_side(text: str) -> Side:
     else:
         return Side("spotify", raw)
     service, sep, ref = raw.partition(":")
-    if not sep or service not in SIDES or not ref.strip():
-        raise InvalidReference(f"not a playlist side: {raw!r}; use spotify:<playlist>, local:<id>, plex:<title>, "
-                               "subsonic:<name> or m3u:<path>")
+    if not sep or not ref.strip() or not (service == LOCAL or has_capability(service, "transfer")):
+        sides = [f"{LOCAL}:<id>", *(f"{name}:<playlist>" for name in targets_with("transfer"))]
+        raise InvalidReference(f"not a playlist side: {raw!r}; use {_spelled(sides)}")
     return Side(service, ref.strip())
 
 
@@ -168,20 +179,26 @@ class Transfers:
     def push(self, playlist_id: str, target: str, *, name: str | None = None, dry_run: bool = False,
              mirror: Path | None = None, report_file: Path | None = None,
              progress: ProgressFn | None = None) -> PushResult:
-        """Make the playlist ``name`` (default: the playlist's title) on ``target`` (a :data:`PUSH_TARGETS`
-        name) equal to the library playlist ``playlist_id``.
+        """Make the playlist ``name`` (default: the playlist's title) on ``target`` (a target with the
+        ``push`` capability) equal to the library playlist ``playlist_id``.
 
-        With ``mirror`` (Plex only) the playlist's files are first mirrored into that folder (the
+        With ``mirror`` (a target with the ``scan`` capability: Plex) the playlist's files are first mirrored into that folder (the
         ``mirror`` target), Plex is asked to scan it, and the playlist is built from those files. With
         ``dry_run`` nothing is written anywhere (the Plex index cache is refreshed) and the result
         holds the plans. ``report_file`` receives the missing-tracks report (see
-        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing. Raises
-        :class:`NotFound`, :class:`ConfigurationError`, :class:`StorageError` and the service's errors.
+        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing; its folder must
+        exist (checked before anything is written). Raises :class:`NotFound`, :class:`ConfigurationError`,
+        :class:`StorageError` and the service's errors.
         """
-        if target not in PUSH_TARGETS:
-            raise ConfigurationError(f"cannot push to {target!r}; push takes --to {' or '.join(PUSH_TARGETS)}")
-        if mirror is not None and target != "plex":
-            raise ConfigurationError("--mirror needs --to plex: only Plex is asked to scan the mirrored folder")
+        if not has_capability(target, "push"):
+            raise ConfigurationError(f"cannot push to {target!r}; push takes --to {_spelled(targets_with('push'))}")
+        if mirror is not None and not has_capability(target, "scan"):
+            raise ConfigurationError("--mirror needs a target that scans the mirrored folder: "
+                                     f"--to {_spelled(targets_with('scan'))}")
+        if report_file is not None and not dry_run:
+            folder = Path(os.fspath(report_file)).expanduser().absolute().parent
+            if not folder.is_dir():
+                raise StorageError(f"cannot write the report into {folder}: no such folder (nothing was pushed)")
         tracks = self.exporter.tracklist(playlist_id)
         mirrored = None
         files: dict[str, Path] = {}
@@ -217,7 +234,7 @@ class Transfers:
 
     def read(self, side: Side) -> TrackList:
         """The list a side names, read through its source (a library playlist from the catalogue)."""
-        if side.service == "local":
+        if side.service == LOCAL:
             return self.exporter.tracklist(stored_playlist_id(side.ref))
         return self.sync_engine.read(side.reference())
 
@@ -228,7 +245,7 @@ class Transfers:
         services' errors."""
         from_side = source if isinstance(source, Side) else parse_side(source)
         to_side = dest if isinstance(dest, Side) else parse_side(dest)
-        if not SIDES[to_side.service]:
+        if to_side.service == LOCAL:
             raise ConfigurationError(f"cannot transfer into {to_side}: library playlists follow their Spotify "
                                      "playlist; transfer into spotify:<playlist> and run `tunecrate sync`")
         tracks = self.read(from_side)

@@ -97,7 +97,6 @@ from .spotify_login import (
     SpotifySettings,
     checked_url,
     make_user_auth_manager,
-    missing_scopes,
     token_path,
 )
 
@@ -808,6 +807,7 @@ class SpotifyTarget:
 
     name = "spotify"
     settings_model = SpotifySettings
+    capabilities = frozenset({"transfer"})
 
     def __init__(self, source: SpotifyApiSource, playlist: str, *, thresholds: Thresholds,
                  progress: ProgressFn | None = None) -> None:

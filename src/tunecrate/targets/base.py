@@ -19,7 +19,8 @@ each song there, and a service's index cached in the catalogue. Each target decl
 (``settings_model``) and is built by ``from_settings(settings, **options)``,
 where ``options`` are the user's choices for one run (a destination, a
 playlist name). A service that also holds playlists (a media server) offers a
-source in the same module, which is what transfers need.
+source in the same module, which is what transfers need; its target's
+``capabilities`` say whether ``push`` and transfers may write to it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Target(Protocol):
 
     name: ClassVar[str]
     settings_model: ClassVar[type[SettingsModel] | None]
+    #: What the target does beyond exports, from :data:`tunecrate.targets.CAPABILITIES` (``push``,
+    #: ``transfer``, ``scan``); empty for a target that only writes files.
+    capabilities: ClassVar[frozenset[str]]
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Target:

@@ -136,6 +136,7 @@ class M3U8Target:
 
     name = "m3u8"
     settings_model = None
+    capabilities = frozenset()
 
     def __init__(self, dest: Path, *, absolute: bool = False) -> None:
         self.dest = Path(dest)
@@ -375,6 +376,7 @@ class M3UPlaylistTarget:
 
     name = "m3u"
     settings_model = None
+    capabilities = frozenset({"transfer"})
 
     def __init__(self, path: Path, *, thresholds: Thresholds, mode: str = "merge",
                  progress: ProgressFn | None = None) -> None:

@@ -443,6 +443,7 @@ class MirrorTarget:
 
     name = "mirror"
     settings_model = None
+    capabilities = frozenset()
 
     def __init__(self, dest: Path) -> None:
         self.dest = Path(dest)

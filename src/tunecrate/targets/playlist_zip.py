@@ -304,6 +304,7 @@ class ZipTarget:
 
     name = "zip"
     settings_model = None
+    capabilities = frozenset()
 
     def __init__(self, dest: Path | None, *, chunk_size: int = CHUNK_SIZE) -> None:
         self.dest = Path(dest) if dest is not None else None

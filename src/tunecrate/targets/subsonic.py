@@ -262,6 +262,7 @@ class SubsonicTarget:
 
     name = "subsonic"
     settings_model = SubsonicSettings
+    capabilities = frozenset({"push", "transfer"})
 
     def __init__(self, settings: SubsonicSettings, *, thresholds: Thresholds, proxy: str | None = None,
                  ca_bundle: Path | None = None, title: str | None = None, mode: str = "mirror",
