@@ -31,8 +31,10 @@ def _damage(database, how):
 
 
 @pytest.mark.parametrize("how", ["garbage", "empty"])
-def test_every_command_says_what_to_do_and_load_local_rebuilds(cli, demo, roots, how):
+def test_every_command_says_what_to_do_and_load_local_rebuilds(cli, demo, world, roots, tmp_path, how):
     _load_demo(cli, demo)
+    cover = roots["storage_root"] / "playlists" / f"{demo.playlist_id}.cover.jpg"
+    cover_bytes = cover.read_bytes()
     before = {args: cli(*args).stdout for args in (("tracks", "--json"), ("playlists", "--json"))}
     database = roots["data_root"] / "tunecrate.sqlite3"
     damaged = _damage(database, how)
@@ -54,6 +56,11 @@ def test_every_command_says_what_to_do_and_load_local_rebuilds(cli, demo, roots,
     assert "tracks=6 playlists=1 pins=6" in rebuilt.stdout
     for args, text in before.items():
         assert json.loads(cli(*args).stdout) == json.loads(text)
+    # The playlist's stored cover survives the rebuild: an export still holds it, offline.
+    assert cover.read_bytes() == cover_bytes
+    world.media.fail_next("demo-playlist-cover.jpg", 503, times=100)
+    zipped = cli("download-playlist-zip", demo.playlist_id, str(tmp_path / "mix.zip"))
+    assert zipped.exit_code == 0 and "cover=yes" in zipped.stdout and zipped.stderr == "", zipped.output
     assert "up to date" in cli("sync", demo.playlist_id).stdout
 
 

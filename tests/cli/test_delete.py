@@ -67,3 +67,22 @@ def test_delete_track_json(cli, demo, roots, world):
                     "dry_run": True}
     done = cli("delete-track", lone, "--yes", "--json")
     assert done.exit_code == 0 and json.loads(done.stdout)["dry_run"] is False and not path.exists()
+
+
+def test_delete_playlist_whose_files_cannot_be_removed_names_them_and_gc_finishes(cli, demo, roots, monkeypatch):
+    _load_demo(cli, demo)
+    storage = roots["storage_root"]
+    files = sorted(storage.glob("tracks/*/*.mp3"))
+
+    with read_only(storage / "tracks", monkeypatch):
+        result = cli("delete-playlist", demo.playlist_id, "--yes")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot remove "), result.stderr
+    assert any(str(f) in lines[0] for f in files) and "tunecrate gc" in lines[0], lines[0]
+    # The playlist is gone (document and rows); only files without rows are left, which gc removes.
+    assert _entries(roots, demo.playlist_id) == (0, 0)
+    assert not (storage / "playlists" / f"{demo.playlist_id}.json").exists()
+    assert sorted(storage.glob("tracks/*/*.mp3")) == files
+    assert cli("gc", "--yes").exit_code == 0
+    assert list(storage.glob("tracks/*/*.mp3")) == []

@@ -16,6 +16,7 @@ READ_ONLY = [
     ("save-playlist", PLAYLIST, "{out}"), ("export", PLAYLIST, "{out}/x.m3u8"), ("mirror", "--all", "{out}"),
     ("gc", "--dry-run"), ("gc", "--yes"), ("verify",), ("verify", "--repair"), ("retag", "--all"),
     ("delete-track", TRACK, "--yes"), ("delete-playlist", PLAYLIST, "--yes"),
+    ("sync", "--all"), ("sync", "--all", "--dry-run"), ("review", "--target", "plex", "--json"),
 ]
 
 
@@ -42,3 +43,10 @@ def test_a_storage_folder_without_its_catalogue_points_at_load_local(cli, demo, 
     assert result.exit_code == 1
     assert "tunecrate load-local" in result.stderr and str(roots["storage_root"]) in result.stderr
     assert list(roots["data_root"].iterdir()) == []
+
+
+def test_sync_all_of_a_library_without_playlists_says_so(cli, roots):
+    assert cli("match", "skip", TRACK).exit_code == 0  # a library, with no playlist
+    result = cli("sync", "--all")
+    assert result.exit_code == 0 and "no playlists in the library to sync" in result.stdout, result.output
+    assert cli("sync", "--all", "--json").stdout.strip() == "[]"

@@ -24,6 +24,13 @@ def test_the_database_lands_inside_an_oddly_named_data_folder(cli, tmp_path, nam
     assert database.is_file()
     with sqlite3.connect(database) as db:
         assert db.execute("select kind from matchdecision where track_id = ?", (track_id,)).fetchone() == ("skipped",)
+    # The doctor reads the same catalogue, read-only, and creates nothing beside it.
+    from tunecrate.core.settings import Settings
+    from tunecrate.db.engine import SCHEMA_VERSION
+    from tunecrate.library.doctor import check_library
+
+    checked = check_library(Settings.load(environ={}, storage_root=storage, data_root=data))
+    assert f"catalogue: 0 tracks (schema {SCHEMA_VERSION})" in checked.detail, checked.detail
     # Nothing else became a database: no file cut at '?' or '#', no %-decoded name.
     strays = [p for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith("tunecrate.sqlite3")
               and p.parent != data]

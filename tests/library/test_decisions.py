@@ -197,6 +197,31 @@ def test_a_rebuild_brings_back_the_journaled_decisions(settings, library):
             (IDS[0], "pinned", "https://media.example/a.webm"), (IDS[1], "skipped", None)}
 
 
+@pytest.mark.parametrize("compacted", [False, True], ids=["journal", "compacted"])
+def test_a_cleared_pin_stays_cleared_after_a_rebuild(settings, demo, monkeypatch, compacted):
+    """The file made from a pin says so in its tags; a rebuild must not pin it again once the user cleared it."""
+    cleared, kept = demo.track_ids[0], demo.track_ids[1]
+    with Library(settings) as lib:
+        for track_id in (cleared, kept):
+            lib.match_set(track_id, demo.sources[track_id])
+            assert lib.load_track(track_id).counts["downloaded"] == 1
+        assert read_tags(lib.layout.track_path(cleared)).source_provider == "pinned"
+        assert lib.match_clear(cleared)
+        if compacted:
+            lib.decisions.compact()
+            assert not lib.decisions.journal.exists()
+    for name in ("tunecrate.sqlite3", "tunecrate.sqlite3-wal", "tunecrate.sqlite3-shm"):
+        (settings.data_root / name).unlink(missing_ok=True)
+    with Library(settings) as rebuilt:
+        report = rebuilt.rebuild()
+        assert (report.tracks, report.pins) == (2, 1)
+        assert {d.track_id: d.decision for d in rebuilt.match_list()} == {kept: "pinned"}
+        # Pinned again, it is restored again.
+        rebuilt.match_set(cleared, demo.sources[cleared])
+        rebuilt.rebuild()
+        assert {d.track_id for d in rebuilt.match_list()} == {cleared, kept}
+
+
 def test_a_torn_last_record_is_ignored_and_never_merged_with_the_next(library):
     library.match_skip(IDS[0])
     with open(library.decisions.journal, "ab") as fh:

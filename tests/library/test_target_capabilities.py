@@ -136,6 +136,7 @@ def test_sides_and_review_targets_follow_the_registry(memory, cli, monkeypatch):
                      "memory:<playlist>")
     with pytest.raises(InvalidReference):
         parse_side("tidal:123")                     # not a target at all
+    assert cli("load-local").exit_code == 0  # an empty library: a listing creates none
     assert json.loads(cli("review", "--target", "memory", "--json").stdout) == []
     result = cli("review", "--target", "zip", "--json")
     assert result.exit_code == 2 and "--target is one of plex, subsonic, m3u, spotify, memory" in result.stderr

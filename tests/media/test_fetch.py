@@ -37,6 +37,20 @@ def test_a_direct_media_url_and_one_yt_dlp_must_recognise_download_the_same_byte
         fetcher.close()
 
 
+@pytest.mark.parametrize("name", ["st%(id)s%41", "pct%%x %s", "odd ?#é"])
+def test_downloads_land_in_a_work_folder_named_like_a_template(world, tone, tmp_path, name):
+    """yt-dlp reads its output path as a template: a '%' in the storage folder must stay a '%'."""
+    path, url = tone
+    work = tmp_path / name / "tmp"
+    fetcher = Fetcher(work)
+    try:
+        got, owned = fetcher.fetch(url)
+    finally:
+        fetcher.close()
+    assert owned and got.parent == work and got.read_bytes() == path.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_a_local_file_is_returned_as_it_is(tone, tmp_path):
     path, _ = tone
     fetcher = Fetcher(tmp_path / "dl")

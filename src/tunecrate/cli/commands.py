@@ -241,13 +241,17 @@ def sync(
 
     if bool(target) == all_playlists:
         raise typer.BadParameter("give a playlist (or `likes`), or --all")
-    with open_library(**_with_source(source)) as lib, LoadProgress(err_console()) as progress:
+    # --all syncs what the library holds: where there is none, it creates nothing and says where it looked.
+    with open_library(create=not all_playlists, **_with_source(source)) as lib, \
+            LoadProgress(err_console()) as progress:
         if all_playlists:
             results = lib.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress.on_event)
         else:
             results = [(target, lib.sync(target, dry_run=dry_run, keep_orphans=keep_orphans,
                                          progress=progress.on_event))]
     failed = False
+    if not results and not as_json:
+        typer.echo("no playlists in the library to sync; load one with `tunecrate playlist URL`")
     if as_json:
         print_json([{"playlist_id": pid, "error": str(r)} if isinstance(r, TunecrateError) else r.to_json()
                     for pid, r in results] if all_playlists else results[0][1].to_json())

@@ -195,7 +195,7 @@ def _review_target(target: str, as_json: bool) -> None:
     if target not in targets:
         raise typer.BadParameter(f"--target is one of {', '.join(targets)}")
     if as_json:
-        with open_library() as lib:
+        with open_library(create=False) as lib:
             print_json(lib.target_review_queue(target))
         return
     if not sys.stdin.isatty():

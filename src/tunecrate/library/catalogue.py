@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, delete, func, insert
 from sqlmodel import Session, select
 
-from tunecrate.core.errors import NotFound
+from tunecrate.core.errors import NotFound, StorageError
 from tunecrate.core.ids import is_spotify_id
 from tunecrate.core.types import TrackInfo, TrackList
 from tunecrate.db.models import DecisionKind, MatchDecision, Playlist, PlaylistEntry, Track, TrackStatus, utcnow
@@ -310,15 +310,17 @@ class Catalogue:
         in between leaves the old snapshot id in the database, so the next
         sync does the work again. Readers see the old entries or the new,
         never a mix. A cached cover whose URL changed is dropped. With
-        ``document`` False only the rows are written (a rebuild from the documents).
+        ``document`` False only the rows are written (a rebuild from the
+        documents: the cover stored beside a document is kept).
         """
         synced_at = synced_at or utcnow()
         if document:
             self.layout.write_json(self.layout.playlist_json_path(tracks.id), playlist_document(tracks, synced_at))
         positions = _entry_positions(len(tracks.entries), [s.position for s in tracks.skipped])
         with Session(self.engine) as session:
-            row = session.get(Playlist, tracks.id) or Playlist(playlist_id=tracks.id, title=tracks.title)
-            if row.cover_url != tracks.cover_url:
+            existing = session.get(Playlist, tracks.id)
+            row = existing or Playlist(playlist_id=tracks.id, title=tracks.title)
+            if row.cover_url != tracks.cover_url and (existing is not None or document):
                 self.layout.playlist_cover_path(tracks.id).unlink(missing_ok=True)
             row.kind, row.title, row.owner = tracks.kind, tracks.title, tracks.owner
             row.description, row.snapshot_id, row.cover_url = tracks.description, tracks.snapshot, tracks.cover_url
@@ -362,7 +364,8 @@ class Catalogue:
         directly. Rows go first (one transaction), files after: a crash in
         between leaves only files without rows, which ``gc`` removes.
         Automatic match decisions go with their track; the user's own (pins,
-        skips) are kept.
+        skips) are kept. Raises :class:`~tunecrate.core.errors.StorageError`
+        naming a file that could not be removed (its row is gone already).
         """
         if not candidates:
             return []
@@ -377,6 +380,15 @@ class Catalogue:
                 if decision is not None and decision.kind == DecisionKind.AUTO:
                     session.delete(decision)
             session.commit()
+        stuck: list[tuple[str, str]] = []
         for row in doomed:
-            self.layout.track_path(row.track_id).unlink(missing_ok=True)
+            path = self.layout.track_path(row.track_id)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                stuck.append((str(path), exc.strerror or str(exc)))
+        if stuck:
+            others = f" and {len(stuck) - 1} other file(s)" if len(stuck) > 1 else ""
+            raise StorageError(f"cannot remove {stuck[0][0]}{others}: {stuck[0][1]}; their tracks are gone from "
+                               "the library, and `tunecrate gc` removes the files once the folder can be written")
         return [r.track_id for r in doomed]

@@ -37,7 +37,10 @@ does not grow with the library); when the journal has grown past
 written to ``decisions.json`` (atomically) and the journal starts over. A
 reader takes ``decisions.json`` and replays the journal over it; a crash
 between the two steps of a compaction replays records that the new
-``decisions.json`` already holds, which changes nothing.
+``decisions.json`` already holds, which changes nothing. A pin the user
+cleared is remembered as cleared (``decisions.json`` lists under ``cleared``
+the tracks whose file came from a pin no longer held), so that a rebuild does
+not pin it again from the file's tags.
 """
 
 
@@ -263,11 +266,18 @@ class Decisions:
             self.compact()
 
     def compact(self) -> None:
-        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``), then empty the journal."""
+        """Write every pin and skip to :attr:`file` (atomically, through ``tmp/``), then empty the journal.
+
+        The file also lists as ``cleared`` the tracks whose file was made from a pin (its tags say
+        ``pinned``) that the user has since cleared.
+        """
         with Session(self.engine) as session:
             rows = session.exec(select(MatchDecision).where(MatchDecision.kind != DecisionKind.AUTO)
                                 .order_by(MatchDecision.track_id)).all()
-        doc = {"format": 1, "decisions": [_saved_record(d) for d in rows]}
+            decided = select(MatchDecision.track_id).where(MatchDecision.kind != DecisionKind.AUTO)
+            cleared = session.exec(select(Track.track_id).where(
+                Track.source_provider == USER, Track.track_id.not_in(decided)).order_by(Track.track_id)).all()
+        doc = {"format": 1, "decisions": [_saved_record(d) for d in rows], "cleared": list(cleared)}
         layout = self.catalogue.layout
         layout.write_json(self.file, doc)
         layout.remove(self.journal)
@@ -279,11 +289,21 @@ class Decisions:
         ``provider`` (who pinned it) and ``decided_at``, by track id. An
         unreadable file or record counts as absent.
         """
+        decisions, _ = self._replay()
+        return [decisions[t] for t in sorted(decisions)]
+
+    def cleared(self) -> set[str]:
+        """The track ids whose decision was cleared and not made again, as kept under the storage root
+        (those of :attr:`journal`, and those :meth:`compact` found with a file made from a cleared pin)."""
+        return self._replay()[1]
+
+    def _replay(self) -> tuple[dict[str, dict], set[str]]:
         try:
             doc = json.loads(self.file.read_text("utf-8"))
             decisions = {d["track_id"]: d for d in doc.get("decisions", []) if isinstance(d, dict) and "track_id" in d}
+            cleared = {t for t in doc.get("cleared", []) if isinstance(t, str)} - set(decisions)
         except (OSError, ValueError, AttributeError, TypeError):
-            decisions = {}
+            decisions, cleared = {}, set()
         try:
             lines = read_lines(self.journal)
         except StorageError:
@@ -296,9 +316,11 @@ class Decisions:
                 continue
             if kind == CLEARED:
                 decisions.pop(track_id, None)
+                cleared.add(track_id)
             else:
                 decisions[track_id] = record
-        return [decisions[t] for t in sorted(decisions)]
+                cleared.discard(track_id)
+        return decisions, cleared
 
     # -- shapes --------------------------------------------------------------------------
 

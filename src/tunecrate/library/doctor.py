@@ -470,7 +470,8 @@ def _catalogue_summary(path: Path) -> str:
     if not path.is_file():
         return "no catalogue yet"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2) as db:
+        # as_uri() percent-encodes the path: a '?', '#' or '%' in a folder name stays part of it.
+        with sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=2) as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tracks = db.execute("SELECT COUNT(*) FROM track").fetchone()[0]
     except sqlite3.Error as exc:

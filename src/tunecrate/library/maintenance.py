@@ -333,7 +333,8 @@ class Maintenance:
         """Rebuild or repair the catalogue from ``storage_data/`` alone, without a network.
 
         Every tagged MP3 under ``tracks/`` becomes a downloaded track (its pin
-        restored when its tags say it came from a pinned source); every
+        restored when its tags say it came from a pinned source, unless the
+        user cleared that pin: :meth:`Decisions.cleared`); every
         ``playlists/*.json`` becomes a playlist with its ordered entries, and
         the tracks it lists without a file are recorded as pending; the pins
         and skips kept under the storage root (``decisions.json`` and its
@@ -370,8 +371,9 @@ class Maintenance:
                       "b_size": path.stat().st_size, "b_url": tags.source_url, "b_provider": tags.source_provider,
                       "b_score": tags.match_score, "b_direct": track_id not in listed}
                      for track_id, (_, path, tags) in found.items()]
+            cleared = self.decisions.cleared()  # a pin the user cleared stays cleared, whatever the tags say
             tag_pins = {track_id: tags.source_url for track_id, (_, _, tags) in found.items()
-                        if tags.source_provider == "pinned" and tags.source_url}
+                        if tags.source_provider == "pinned" and tags.source_url and track_id not in cleared}
             report.pins, report.skips = self._restore(files, tag_pins, self._saved_decisions())
             for info, synced_at in playlists:
                 self.catalogue.write_playlist(info, synced_at=synced_at, document=False)

@@ -9,6 +9,7 @@ format and are not post-processed; encoding happens afterwards with ffmpeg.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -152,7 +153,8 @@ class Fetcher:
         self._factory = ytdlp or YtDlpFactory()
         self._options = {
             "format": "bestaudio/best",
-            "outtmpl": {"default": str(work_dir / "%(id)s.%(ext)s")},
+            # yt-dlp reads the whole path as a template: a '%' in the folder's name is escaped as '%%'.
+            "outtmpl": {"default": str(work_dir).replace("%", "%%") + os.sep + "%(id)s.%(ext)s"},
             "quiet": True,
             "no_warnings": True,
             "noprogress": True,
