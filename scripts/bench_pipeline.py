@@ -9,6 +9,11 @@ atomic placement, SQLite records:
 - *mixed*: ``--mixed`` tracks (default 6) from 2 to 7 minutes, listed in an
   order that is not longest first.
 
+The audio is stereo pink noise under a chord, different in each channel: it
+costs LAME about what a real song does (about 2 s of one core for 3.5 min at
+V0 here), where a pure tone costs a third of that and would make every fixed
+cost look three times larger than a user sees it.
+
 Each is loaded twice, each time into a new library with every track pinned
 to its audio: in this process (``Library.load_playlist``) and by the CLI
 (``tunecrate playlist``, a new process, start-up included).
@@ -43,7 +48,7 @@ from pathlib import Path
 
 from tunecrate.core.settings import Settings
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track
-from tunecrate.demo.world import StandIns, generate_tone
+from tunecrate.demo.world import StandIns
 from tunecrate.library.library import Library
 from tunecrate.media.ffmpeg import encode_mp3, find_ffmpeg
 
@@ -58,6 +63,29 @@ class Scenario:
     name: str
     sources: list[Path]
     seconds: list[float]
+
+
+def generate_music(ffmpeg: str, dest: Path, seconds: float, seed: int) -> Path:
+    """Write ``seconds`` of stereo audio that encodes like music (pink noise under two sines, another
+    mix in each channel) to ``dest`` as Opus in WebM, as YouTube serves it. The same arguments give the
+    same bytes; an existing non-empty ``dest`` is reused, so its name must carry the arguments."""
+    if dest.is_file() and dest.stat().st_size > 0:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
+    rate, base = 48000, 110 + seed % 200
+    graph = ";".join([
+        *(f"anoisesrc=color=pink:amplitude=0.25:seed={seed * 2 + c}:sample_rate={rate}:duration={seconds}[n{c}]"
+          for c in (0, 1)),
+        *(f"sine=frequency={base * k}:sample_rate={rate}:duration={seconds}[s{c}]" for c, k in ((0, 2), (1, 3))),
+        "[n0][s0]amix=inputs=2:normalize=0[l]", "[n1][s1]amix=inputs=2:normalize=0[r]",
+        "[l][r]join=inputs=2:channel_layout=stereo[a]",
+    ])
+    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-filter_complex", graph,
+                    "-map", "[a]", "-c:a", "libopus", "-b:a", "128k", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+                    str(tmp)], check=True, capture_output=True)
+    tmp.replace(dest)
+    return dest
 
 
 def ffmpeg_only(ffmpeg: str, sources: list[Path], out_dir: Path, workers: int, quality: str) -> float:
@@ -166,10 +194,10 @@ def main() -> int:
     ffmpeg = find_ffmpeg()
     print(f"ffmpeg: {ffmpeg}; workers {args.workers}, quality {args.quality}")
     media = args.cache / "media"
-    equal = Scenario("equal", [generate_tone(ffmpeg, media / f"bench-{i}.webm", args.seconds, 200 + 37 * i)
+    equal = Scenario("equal", [generate_music(ffmpeg, media / f"music-{args.seconds:g}s-{i}.webm", args.seconds, i)
                                for i in range(args.tracks)], [args.seconds] * args.tracks)
     mixed_seconds = list(MIXED_SECONDS[: args.mixed])
-    mixed = Scenario("mixed", [generate_tone(ffmpeg, media / f"bench-mixed-{s}.webm", s, 250 + s)
+    mixed = Scenario("mixed", [generate_music(ffmpeg, media / f"music-{s}s-mixed.webm", s, 100 + s)
                                for s in mixed_seconds], [float(s) for s in mixed_seconds])
     print(f"audio in {args.cache} (generated once, then cached)", flush=True)
 
