@@ -330,6 +330,7 @@ def test_match_show_marks_what_an_export_row_lacks(cli, demo, world, tmp_path):
     lines = shown.stdout.splitlines()
     assert "  duration: ?  isrc: —  " in lines[1]
     assert lines[2].startswith("not in its source: duration, artists after the first, ISRC")
+    assert any(line.startswith("current: matched: ") and line.endswith("(downloaded)") for line in lines)
     as_json = json.loads(cli("match", "show", searched, "--json", **env).stdout)
     chosen = [c for c in as_json["candidates"] if c["chosen"]]
     assert chosen and "duration" not in chosen[0]["components"] and chosen[0]["duration_delta_s"] is None

@@ -106,6 +106,8 @@ def _choice_line(item: dict) -> str:
     suggested = next((c for c in item.candidates if c.chosen), None)
     label = f"{suggested.title} ({suggested.artist})" if suggested else choice.source
     score = f", score {choice.score:.2f}" if choice.score is not None else ""
+    if item.status == "downloaded" and item.source_url == choice.source:
+        return f"matched: {label}{score} (downloaded)"
     return f"suggested: {label}{score}"
 
 
