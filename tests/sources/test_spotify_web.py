@@ -156,7 +156,7 @@ def test_partner_outage_gives_the_embed_rows_with_a_warning(spotify, web):
     assert "album, album artist, track number, disc number and cover tags" in warning
     assert "none will be removed" in warning
     assert len(web.requests_to(r"^/pathfinder/")) == 3  # the retries, then the embed's rows
-    assert not web.requests_to(r"^/embed/track/")  # the rows have what the matcher needs
+    assert not web.requests_to(r"^/embed/track/")  # a fetch reads no track page
 
 
 def test_a_later_partner_page_failing_says_how_many_entries_were_left_out(spotify, web):
