@@ -5,14 +5,19 @@ Against the loopback stand-ins (the tests' request-logging subclasses, from
 
 - loading a public playlist of N entries (default 250): the requests to the
   embed pages and to the partner API, against the bound 1 + ceil(N/100), and
-  the track-embed look-ups (made only for rows that lack what the matcher
-  needs: none when the partner API answers);
-- the same with the partner API down: the embed's 100 rows, and the
-  look-ups for the rows among them that lack a duration (``--bare`` of them);
+  the track-embed look-ups (none: the partner rows have what the matcher
+  needs);
+- the same load with the partner API down, into a fresh library whose
+  provider searches every track: the embed's 100 rows, of which the first
+  ``--bare`` come without a duration (their track pages have one), and the
+  track-embed look-ups, made only for the tracks searched that lack what the
+  matcher needs (bound: ``--bare``);
 - a no-op ``sync`` of a public playlist of M entries (default 300) whose
   files are all present: requests (bound: 1 + ceil(M/100), 4 for 300) and
   wall time of the call in-process (bound: 0.5 s), in a fresh library (cold)
-  and again in the same one (warm).
+  and again in the same one (warm); then a sync of it with the partner API
+  down, the same ``--bare`` rows without a duration: nothing is searched,
+  so no track-embed look-up (bound: 0).
 
     python scripts/bench_sources.py [--entries 250] [--sync-entries 300] [--bare 3]
 """
@@ -31,24 +36,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from standins.spotify import FaultySpotify  # noqa: E402
 from standins.spotify_web import FaultySpotifyWeb  # noqa: E402
 from tunecrate.core.settings import Settings  # noqa: E402
+from tunecrate.core.types import Candidate, TrackInfo  # noqa: E402
 from tunecrate.demo.spotify_server import fake_id, make_album, make_track  # noqa: E402
 from tunecrate.demo.world import StandIns, generate_tone  # noqa: E402
 from tunecrate.library.library import Library  # noqa: E402
 
 
 def public_playlist(world: StandIns, name: str, n: int, bare: int = 0) -> tuple[str, list[dict]]:
-    """A public playlist of ``n`` tracks (albums of 10); the first ``bare`` have no duration."""
+    """A public playlist of ``n`` tracks (albums of 10); the embed page shows the first ``bare`` without
+    a duration (their own track pages have it)."""
     tracks = []
     for a in range(-(-n // 10)):
         album = make_album(fake_id(f"{name}:album:{a}"), f"Album {a}", [f"Artist {a}"], total_tracks=10)
         songs = [make_track(fake_id(f"{name}:{a * 10 + i}"), f"Track {a * 10 + i}", [f"Artist {a}"], album,
-                            track_number=i + 1, duration_ms=0 if a * 10 + i < bare else 300)
+                            track_number=i + 1, duration_ms=300)
                  for i in range(min(10, n - a * 10))]
         world.spotify.add_album(album, songs)
         tracks.extend(songs)
     pid = fake_id(f"{name}:playlist")
     world.spotify.add_playlist(pid, name, tracks, owner="someone-else", private_to_other=True)
+    world.web.bare_rows(*(t["id"] for t in tracks[:bare]))
     return pid, tracks
+
+
+class Searching:
+    """A provider that finds nothing and counts the searches (and those for tracks lacking a duration)."""
+
+    name = "ytmusic"
+
+    def __init__(self) -> None:
+        self.searches = self.without_duration = 0
+
+    def search(self, track: TrackInfo) -> list[Candidate]:
+        self.searches += 1
+        self.without_duration += not track.knows("duration_ms")
+        return []
 
 
 def counts(world: StandIns) -> dict[str, int]:
@@ -90,20 +112,24 @@ def main() -> int:
                   f"{seconds:.2f} s, {report.track_count} tracks")
             failed |= got["embed"] + got["partner"] > bound or got["web api"] > 0
 
-            # 2. The same with the partner API down: the embed's rows, and look-ups for the bare ones.
+        # 2. The same with the partner API down, into a fresh library that searches every track.
+        searching = Searching()
+        outage = settings.with_overrides(storage_root=work / "storage-outage", data_root=work / "data-outage")
+        with Library(outage, providers=[searching]) as lib:
             world.web.clear_requests()
             world.web.fail_next(r"^/pathfinder/", 503, times=1 + 3)
-            partial = lib.sources.get("spotify-web").playlist(pid)
+            report = lib.load_playlist(pid)
             got = counts(world)
             bare = min(args.bare, 100)
-            print(f"load with the partner API down: {len(partial.entries)} of {n} entries seen "
-                  f"(complete: {partial.complete}), {got['partner']} partner attempts, {got['track embeds']} "
-                  f"track-embed look-ups for the {bare} rows without a duration")
-            failed |= got["track embeds"] != bare or partial.complete
+            print(f"load with the partner API down: {report.track_count} of {n} entries seen "
+                  f"({got['partner']} partner attempts), {searching.searches} tracks searched, "
+                  f"{got['track embeds']} track-embed look-ups (bound {bare}: the rows without a duration), "
+                  f"{searching.without_duration} searched without a duration")
+            failed |= got["track embeds"] > bare or searching.without_duration > 0
 
         # 3. A no-op sync of M entries, every file present.
         settings = settings.with_overrides(storage_root=work / "storage-sync", data_root=work / "data-sync")
-        pid, tracks = public_playlist(world, "sync", m)
+        pid, tracks = public_playlist(world, "sync", m, bare=args.bare)
         tone = generate_tone(world.ffmpeg, work / "tone.wav", 0.3, 440, codec="pcm_s16le")
         with Library(settings) as lib:
             with lib._writing():
@@ -125,6 +151,14 @@ def main() -> int:
                       f"{seconds * 1000:.0f} ms (bound 500 ms: {seconds / 0.5:.2f} of it), "
                       f"up to date: {report.up_to_date}")
                 failed |= got["all"] > bound or seconds > 0.5 or not report.up_to_date
+            world.web.clear_requests()
+            world.web.fail_next(r"^/pathfinder/", 503, times=1 + 3)
+            report = lib.sync(pid)
+            got = counts(world)
+            print(f"sync of {m} entries, every file present, with the partner API down: {report.track_count} "
+                  f"entries kept, {got['track embeds']} track-embed look-ups (bound 0; {min(args.bare, 100)} rows "
+                  f"without a duration), {got['all']} requests")
+            failed |= got["track embeds"] > 0
     return 1 if failed else 0
 
 

@@ -11,6 +11,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from tunecrate.core.settings import Settings
+from tunecrate.core.types import Candidate
 from tunecrate.demo.run import DEMO_PLAYLIST_SIZE, demo_world
 from tunecrate.demo.spotify_server import fake_id, make_track
 from tunecrate.demo.world import build_public_playlist
@@ -196,6 +197,82 @@ def test_partner_outage_warns_and_prunes_nothing(cli, world, roots):
     result = cli("sync", public.playlist_id, **NO_APP)
     assert result.exit_code == 0 and "warning" not in result.stdout
     assert _order(cli, public.playlist_id) == public.track_ids[1:]
+
+
+class _SongProvider:
+    """Finds each public track's own audio under its real title, artists and length (YouTube Music's song),
+    and records the tracks it was asked about."""
+
+    name = "ytmusic"
+
+    def __init__(self, world, public):
+        self.world, self.public, self.queries = world, public, []
+
+    def search(self, track):
+        self.queries.append(track)
+        real = self.world.spotify.track_object(track.track_id)
+        return [Candidate(self.public.sources[track.track_id], real["name"], ", ".join(a["name"] for a in real["artists"]),
+                          real["duration_ms"], "ytmusic", verified=True)]
+
+
+def test_a_partner_outage_sync_of_a_downloaded_playlist_reads_no_track_page(cli, world, roots):
+    public = build_public_playlist(world, size=8)
+    _pin(roots, world, public.sources)
+    assert cli("playlist", public.url, **NO_APP).exit_code == 0
+    world.web.bare_rows(*public.track_ids[:3])  # rows the embed page sends without a duration
+    world.web.fail_next(r"^/pathfinder/", 503)
+    world.web.clear_requests()
+
+    result = cli("sync", public.playlist_id, TUNECRATE_SPOTIFY_WEB_RETRIES="0", **NO_APP)
+
+    assert result.exit_code == 0, result.output
+    assert "none will be removed" in result.stdout and "kept=8" in result.stdout
+    assert not world.web.requests_to(r"^/embed/track/")  # every file is there: nothing to search, nothing to fill
+    with _db(roots) as db:  # the rows keep the durations the whole list gave
+        rows = db.execute("select duration_ms, missing from track").fetchall()
+    assert len(rows) == 8 and all(duration and "duration_ms" not in json.loads(missing) for duration, missing in rows)
+
+
+def test_in_a_partner_outage_only_the_tracks_searched_for_are_filled_from_their_track_page(world, roots):
+    public = build_public_playlist(world, size=6)
+    searched, pinned = public.track_ids[:2], public.track_ids[2:]
+    world.web.bare_rows(searched[0], pinned[0])  # no duration in the embed's rows
+    world.web.bare_rows(searched[1], fields=("duration", "subtitle"))  # no artists either
+    _pin(roots, world, {t: public.sources[t] for t in pinned})
+    provider = _SongProvider(world, public)
+    settings = Settings.load(environ={}, **roots, **world.settings_overrides(credentials=False), workers=2,
+                             spotify_web_retries=0)
+    world.web.fail_next(r"^/pathfinder/", 503, times=100)  # down for both syncs
+    world.web.clear_requests()
+    with Library(settings, providers=[provider]) as lib:
+        report = lib.load_playlist(public.playlist_id)
+        assert report.counts["downloaded"] == 6 and "none will be removed" in report.warnings[0]
+        # One track page per track searched for that lacked a duration; none for the pinned one.
+        assert sorted(r.path for r in world.web.requests_to(r"^/embed/track/")) == sorted(
+            f"/embed/track/{t}" for t in searched)
+        real = {t: world.spotify.track_object(t) for t in public.track_ids}
+        assert {q.track_id: (q.artists, q.duration_ms) for q in provider.queries} == {
+            t: (tuple(a["name"] for a in real[t]["artists"]), real[t]["duration_ms"]) for t in searched}
+
+        # The files and rows have what was filled: artists, duration and the cover of the track's page.
+        for track_id in searched:
+            tags = ID3(_path(roots, track_id))
+            assert tags["TPE1"].text == [a["name"] for a in real[track_id]["artists"]]
+            assert tags["TLEN"].text == [str(real[track_id]["duration_ms"])]
+            assert tags.getall("APIC") and "TALB" not in tags  # the track page names no album
+        with _db(roots) as db:
+            rows = {t: (d, json.loads(a), set(json.loads(m))) for t, d, a, m in db.execute(
+                "select track_id, duration_ms, artists, missing from track")}
+        for track_id in searched:
+            duration, artists, missing = rows[track_id]
+            assert duration == real[track_id]["duration_ms"] and artists == [a["name"] for a in real[track_id]["artists"]]
+            assert not {"duration_ms", "artists", "cover_url"} & missing and "album" in missing
+        assert rows[pinned[0]][0] == 0 and "duration_ms" in rows[pinned[0]][2]  # recorded as lacking
+
+        # The next sync, the partner API still down: every file is present, no track page is read.
+        world.web.clear_requests()
+        assert lib.sync(public.playlist_id).counts["present"] == 6
+        assert not world.web.requests_to(r"^/embed/track/")
 
 
 def test_demo_reads_a_public_playlist_of_more_than_100_entries_without_credentials(tmp_path, monkeypatch):

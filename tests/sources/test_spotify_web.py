@@ -156,7 +156,7 @@ def test_partner_outage_gives_the_embed_rows_with_a_warning(spotify, web):
     assert "album, album artist, track number, disc number and cover tags" in warning
     assert "none will be removed" in warning
     assert len(web.requests_to(r"^/pathfinder/")) == 3  # the retries, then the embed's rows
-    assert not web.requests_to(r"^/embed/track/")  # the rows have what the matcher needs
+    assert not web.requests_to(r"^/embed/track/")  # a fetch reads no track page
 
 
 def test_a_later_partner_page_failing_says_how_many_entries_were_left_out(spotify, web):
@@ -193,13 +193,31 @@ def test_refused_token_and_missing_playlist_also_give_the_partial_view(spotify, 
     assert "the embed page listed 2 entries" in tracks.warnings[0]
 
 
-def test_rows_lacking_what_the_matcher_needs_are_filled_from_the_track_page(spotify, web):
-    bare = make_track(fake_id("web:bare"), "Bare", ["Band"], album(1), duration_ms=0)
-    public(spotify, [song(1), bare, song(2)])
+def test_rows_lacking_what_the_matcher_needs_cost_no_request_until_completed(spotify, web):
+    bare = make_track(fake_id("web:bare"), "Bare", ["Band"], album(1), duration_ms=0)  # no duration anywhere
+    songs = [song(1), song(2), song(3), bare]
+    public(spotify, songs)
+    web.bare_rows(songs[1]["id"])  # the row lacks its duration, the track's page has it
+    web.bare_rows(songs[2]["id"], fields=("duration", "subtitle"))  # and its artists
     web.fail_next(r"^/pathfinder/", 500, times=10)
-    tracks = source_for(web, max_retries=0).playlist(PLAYLIST)
-    assert [r.path for r in web.requests_to(r"^/embed/track/")] == [f"/embed/track/{bare['id']}"]
-    assert "duration_ms" in tracks.entries[1].missing  # the page had none either: recorded as missing
+    source = source_for(web, max_retries=0)
+    tracks = source.playlist(PLAYLIST)
+
+    assert not web.requests_to(r"^/embed/track/")  # the pipeline asks complete() for the tracks it searches
+    full, short, shorter, none = tracks.entries
+    assert full.duration_ms == 180_001 and full.knows("duration_ms") and full.knows("artists")
+    assert short.duration_ms == 0 and "duration_ms" in short.missing and short.knows("artists")
+    assert shorter.artists == () and {"artists", "duration_ms"} <= shorter.missing
+    assert {"album", "cover_url", "release_date"} <= short.missing
+
+    filled = source.complete(short)
+    assert (filled.duration_ms, filled.artists, filled.cover_url, filled.release_date) == (
+        180_002, ("Band 0",), "https://img/640/0", "2019-05-03")
+    assert not {"duration_ms", "cover_url", "release_date"} & filled.missing and "album" in filled.missing
+    assert source.complete(shorter).artists == ("Band 1",) and source.complete(full) is full
+    assert "duration_ms" in source.complete(none).missing  # the page had none either: recorded as missing
+    assert [r.path for r in web.requests_to(r"^/embed/track/")] == [
+        f"/embed/track/{t['id']}" for t in (songs[1], songs[2], bare)]
 
 
 # -- albums and tracks ---------------------------------------------------------------------------
@@ -214,6 +232,16 @@ def test_album_from_its_embed_page(spotify, web):
         (f"Song {n}", "Album 0", ("Band 0",), n + 1, 3, "2019-05-03") for n in range(3)]
     assert tracks.entries[0].missing == {"isrc", "disc_number"}
     assert len(web.requests) == 1
+
+
+def test_album_rows_lacking_a_duration_cost_no_request(spotify, web):
+    songs = [song(n) for n in range(3)]
+    spotify.add_album(album(0), songs)
+    web.bare_rows(songs[1]["id"])
+    tracks = source_for(web).album(album(0)["id"])
+    assert [r.path for r in web.requests] == [f"/embed/album/{album(0)['id']}"]
+    assert tracks.entries[1].missing == {"isrc", "disc_number", "duration_ms"}
+    assert tracks.entries[1].album == "Album 0"
 
 
 def test_track_reads_its_album_from_the_album_page(spotify, web):

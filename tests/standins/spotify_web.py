@@ -28,6 +28,7 @@ class FaultySpotifyWeb(FakeSpotifyWeb):
         web.fail_next(r"^/pathfinder/", 503, times=4)        # the partner endpoint is down
         web.rotate_hash()                                     # Spotify shipped a new web player
         web.make_unavailable("playlist", pid, forbidden_reason="NOT_AVAILABLE")
+        web.bare_rows(track_id)                               # its list rows show no duration
         web.requests_to(r"^/embed/track/")                    # what the client asked for
     """
 
@@ -35,6 +36,7 @@ class FaultySpotifyWeb(FakeSpotifyWeb):
         self._faults: list[_Fault] = []
         self._requests: list[RecordedRequest] = []
         self._unavailable: dict[str, dict] = {}
+        self._bare: dict[str, tuple[str, ...]] = {}
         self._log_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
@@ -57,6 +59,27 @@ class FaultySpotifyWeb(FakeSpotifyWeb):
         props = {k: v for k, v in (("status", status), ("forbiddenReason", forbidden_reason)) if v is not None}
         with self._log_lock:
             self._unavailable[f"/embed/{kind}/{entity_id}"] = props
+
+    def bare_rows(self, *track_ids: str, fields: tuple[str, ...] = ("duration",)) -> None:
+        """Show the ``trackList`` rows of ``track_ids`` on playlist and album embed pages without
+        ``fields`` (``"duration"`` → 0, ``"subtitle"`` → no artists), as rows the embed sends short;
+        the tracks' own embed pages keep them."""
+        with self._log_lock:
+            self._bare.update(dict.fromkeys(track_ids, fields))
+
+    def _playlist_entity(self, playlist_id: str) -> dict | None:
+        return self._stripped(super()._playlist_entity(playlist_id))
+
+    def _album_entity(self, album_id: str) -> dict | None:
+        return self._stripped(super()._album_entity(album_id))
+
+    def _stripped(self, entity: dict | None) -> dict | None:
+        with self._log_lock:
+            bare = dict(self._bare)
+        for row in (entity or {}).get("trackList") or ():
+            for field in bare.get(row["uri"].rpartition(":")[2], ()):
+                row[field] = 0 if field == "duration" else ""
+        return entity
 
     @property
     def requests(self) -> list[RecordedRequest]:

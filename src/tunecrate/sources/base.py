@@ -68,9 +68,10 @@ Completing a track. A source may offer ``complete(info) -> TrackInfo``
 duration, title) read by its Spotify track id, ``missing`` dropping what
 was filled, or ``info`` unchanged when the source cannot tell; it raises
 nothing and gives up for good once its service cannot be reached. The
-pipeline asks (:meth:`~tunecrate.sources.SourceRegistry.complete`) before
-it searches for a track whose source left those out (an export names one
-artist and no duration). The public web pages do.
+pipeline asks (:meth:`~tunecrate.sources.SourceRegistry.complete`) only
+before it searches for a track whose source left those out (an export names
+one artist and no duration; an embed row may lack its duration), so
+:meth:`Source.fetch` need not fill them. The public web pages do.
 
 A source may set the class attribute ``explicit = True`` (it is optional):
 the registry then uses it only when it is named (the user's choice, or the

@@ -46,11 +46,19 @@ without the playlist, an empty page before ``totalCount``), the playlist is buil
 partner pages that arrived, else the embed's rows. The list is then
 ``complete=False`` (a sync adds what it sees and prunes nothing), its
 snapshot is ``None``, and one warning says how many entries were left out
-and which tags their files will lack. A row that lacks what the matcher
-needs (title, artists or duration) is filled from that track's embed page;
-no other row costs a request. The fields a track lacks are named in
-:attr:`TrackInfo.missing <tunecrate.core.types.TrackInfo.missing>`; this
+and which tags their files will lack. The fields a track lacks are named
+in :attr:`TrackInfo.missing <tunecrate.core.types.TrackInfo.missing>`; this
 source never knows an ISRC.
+
+Reading a playlist or an album makes no request per track. A row that
+lacks what the matcher needs (artists or duration: an embed row the page
+sends short) is filled by :meth:`SpotifyWebSource.complete`, one
+request to the track's embed page, which the pipeline calls only for a
+track it is about to search for: a track whose file is there, or that is
+pinned or skipped, costs nothing, and a track once filled keeps what was
+filled on its row. The file and row of a filled track then carry the filled
+artists and duration, and the track page's cover and release date where the
+row had none.
 
 Snapshots: the embed carries no snapshot id, so the snapshot is a digest of
 the ordered track ids (``"sha256:<32 hex>"``). Computing it reads the whole
@@ -303,7 +311,8 @@ class SpotifyWebSource:
 
     def complete(self, info: TrackInfo) -> TrackInfo:
         """``info`` with the artists, duration and title the matcher needs from the track's embed page
-        (1 request), when ``info`` lacks one of them (an export row names one artist and no duration);
+        (1 request), when ``info`` lacks one of them (an export row names one artist and no duration, an
+        embed row may come without its duration or artists);
         the release date, cover and explicit flag come along where ``info`` lacks them, and
         ``missing`` drops what was filled.
 
@@ -357,7 +366,6 @@ class SpotifyWebSource:
         if len(rows) >= EMBED_ROW_LIMIT:
             warnings = (f"Spotify's embed page lists at most {EMBED_ROW_LIMIT} tracks of album {aid}; "
                         "any after them were left out",)
-        entries = [self._filled(t) for t in entries]
         return TrackList(kind="album", id=aid, title=album["name"], entries=tuple(entries), skipped=tuple(skipped),
                          owner=", ".join(album["artists"]) or None, cover_url=album["cover"], source=self.name,
                          complete=len(rows) < EMBED_ROW_LIMIT, warnings=warnings)
@@ -467,7 +475,7 @@ class SpotifyWebSource:
                 if info is None:
                     skips.append(SkippedEntry(position, reason, _text(row.get("title")) or None))
                 else:
-                    infos.append(self._filled(info))
+                    infos.append(info)
             entries, skipped, seen = tuple(infos), tuple(skips), len(rows)
         if failed.total is not None:
             left_out = (f"{failed.total - seen} of its {failed.total} entries were left out" if failed.total > seen
@@ -518,19 +526,6 @@ class SpotifyWebSource:
                      track_total=len(rows) if number and len(rows) < EMBED_ROW_LIMIT else None,
                      cover_url=info.cover_url or album["cover"], release_date=info.release_date or album["date"])
         return info, []
-
-    def _filled(self, info: TrackInfo) -> TrackInfo:
-        """``info`` with the title, artists and duration the matcher needs, from the track's embed page
-        when it lacks one of them (1 request); unchanged otherwise, or when the page cannot be read."""
-        if info.title and info.artists and info.duration_ms:
-            return info
-        try:
-            page = self.track(info.track_id)
-        except (NotFound, ServiceError):
-            return info
-        return _with(info, title=info.title or page.title, artists=info.artists or page.artists,
-                     duration_ms=info.duration_ms or page.duration_ms,
-                     release_date=info.release_date or page.release_date, cover_url=info.cover_url or page.cover_url)
 
     # -- HTTP --------------------------------------------------------------------------
 
