@@ -258,7 +258,7 @@ def sources_remove(path: Path = typer.Argument(..., help="A folder added with `t
     Example:
       tunecrate sources remove ~/Music
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         folder = lib.remove_music_folder(path)
     typer.echo(f"removed {folder}")
 
