@@ -22,6 +22,7 @@ READ_ONLY = [
     ("delete-track", TRACK, "--yes"), ("delete-playlist", PLAYLIST, "--yes"),
     ("sync", "--all"), ("sync", "--all", "--dry-run"), ("review", "--target", "plex", "--json"),
     ("sync", PLAYLIST, "--dry-run"), ("sync", "likes", "--dry-run"), ("sources", "remove", "{out}"),
+    ("match", "accept", TRACK), ("push", PLAYLIST, "--to", "plex"), ("push", PLAYLIST, "--to", "subsonic", "--dry-run"),
 ]
 NO_ROOTS = {name: "" for name in ("TUNECRATE_STORAGE_ROOT", "TUNECRATE_DATA_ROOT")}
 

@@ -143,7 +143,7 @@ def push(
 
     Example: tunecrate push 37i9dQZF1DXcBWIGoYBM5M --to plex --report missing.txt
     """
-    with open_library() as lib, _Progress() as progress:
+    with open_library(create=False) as lib, _Progress() as progress:
         result = lib.push(playlist, to, name=name, dry_run=dry_run, mirror=mirror, report_file=report,
                           progress=progress)
     if as_json:
