@@ -40,12 +40,20 @@ def test_push_to_plex_writes_the_report_and_prints_a_summary(cli, loaded, plex, 
     result = _ok(cli("push", loaded.playlist_id, "--to", "plex", "--report", str(report)))
     out = result.stdout
     assert "created playlist" in out and "added=2" in out and "matched=2 review=1 missing=3" in out
-    assert "tunecrate review --target plex" in out and f"missing tracks written to {report}" in out
+    assert "items=2; not in it: 1 waiting for review, 3 missing" in out
+    assert "tunecrate review --target plex" in out
+    assert f"missing tracks written to {report} (3 missing, 1 held for review)" in out
     assert plex.playlist_titles() == {"tunecrate demo mix": [("The Loopbacks", "Offline Forever"),
                                                              ("The Loopbacks", "Morning Static")]}
     lines = report.read_text("utf-8").splitlines()
-    assert len(lines) == 3 and all(line.startswith("https://open.spotify.com/track/") for line in lines)
-    assert lines[0].endswith("\tSine Wave Club - 夜のサイン波")
+    # The guide's lines (one Spotify URL a line) for the missing; the songs held for review after, as comments.
+    urls = [line for line in lines if not line.startswith("#")]
+    assert len(urls) == 3 and all(line.startswith("https://open.spotify.com/track/") for line in urls)
+    assert lines[:3] == urls and lines[0].endswith("\tSine Wave Club - 夜のサイン波")
+    bpm = loaded.track_ids[2]
+    assert lines[3:] == [
+        "# held for review, not in the playlist until decided with `tunecrate review --target plex`:",
+        f"# https://open.spotify.com/track/{bpm}\tAda Byte - 127 Bpm\tsuggested: Ada Byte - 127 Bpm (0.86)"]
 
     queue = json.loads(_ok(cli("review", "--target", "plex", "--json")).stdout)
     assert [(q["kind"], q["song"]["title"]) for q in queue][0] == ("review", "127 Bpm")
@@ -54,6 +62,8 @@ def test_push_to_plex_writes_the_report_and_prints_a_summary(cli, loaded, plex, 
 
     again = json.loads(_ok(cli("push", loaded.playlist_id, "--to", "plex", "--json")).stdout)
     assert again["report"]["writes"] == 0 and again["plan"]["operations"] == []
+    assert [e["track"]["track_id"] for e in again["report"]["review"]] == [bpm]
+    assert len(again["report"]["missing"]) == 3
     assert again["plan"]["counts"]["present"] == 2
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tunecrate.core.types import TrackInfo, TrackList
 from tunecrate.core.service import (
-    CandidateIndex, Operation, RemotePlaylist, RemoteTrack, Remembered, WriteOutcome, artist_keys,
+    CandidateIndex, EntryPlan, Operation, RemotePlaylist, RemoteTrack, Remembered, WriteOutcome, artist_keys,
     missing_report, order_changes, plan_playlist,
 )
 
@@ -110,6 +110,20 @@ def test_plan_matches_in_order_and_merges_after_the_previous_source_entry():
     mirror = plan_playlist(service, TrackList("playlist", "x", "L", tuple(songs)), Memory(), title="L")
     assert mirror.desired() == ["i1", "i2", "i3"]
     assert missing_report(mirror.missing) == "s4\tZ - Gone\n"
+
+
+def test_the_report_lists_the_missing_then_the_songs_held_for_review_as_comments():
+    missing = [EntryPlan(3, song(4, "Gone", "Z"), "missing")]
+    held = [EntryPlan(0, song(1, "One", "A"), "review", item=item(1, "One (Live)", "A"), score=0.7812),
+            EntryPlan(1, song(2, "Two", "B"), "review")]
+    assert missing_report(missing, held, "plex").splitlines() == [
+        "s4\tZ - Gone",
+        "# held for review, not in the playlist until decided with `tunecrate review --target plex`:",
+        "# s1\tA - One\tsuggested: A - One (Live) (0.78)",
+        "# s2\tB - Two",
+    ]
+    assert missing_report(missing, []) == "s4\tZ - Gone\n"   # the guide's file when nothing waits
+    assert missing_report([], held[1:]).startswith("# held for review")
 
 
 def test_plan_choices_and_what_is_remembered():

@@ -109,15 +109,19 @@ def test_wrong_credentials_and_missing_settings_are_one_line(settings, subsonic,
                               "TUNECRATE_SUBSONIC_URL")
 
 
-def test_review_band_on_subsonic_is_remembered(lib, subsonic, songs, demo):
+def test_review_band_on_subsonic_is_remembered(lib, subsonic, songs, demo, tmp_path):
     unsure = subsonic.add_song("夜のサイン波", "Sine Wave Club", "Songs", 21)   # 8 s off
-    report = lib.push(demo.playlist_id, "subsonic").report
+    report = lib.push(demo.playlist_id, "subsonic", report_file=tmp_path / "missing.txt").report
     assert [e.track.title for e in report.review] == ["夜のサイン波"]
+    held = (tmp_path / "missing.txt").read_text("utf-8").split("# held for review")[1].splitlines()
+    assert held[0] == ", not in the playlist until decided with `tunecrate review --target subsonic`:"
+    assert [line.split("\t")[1] for line in held[1:]] == ["Sine Wave Club - 夜のサイン波"]
     (item,) = [i for i in lib.target_review_queue("subsonic") if i.kind == "review"]
     assert item.candidates[0][0].item_id == unsure
     lib.target_confirm("subsonic", item.song.track_id, 0)
-    lib.push(demo.playlist_id, "subsonic")
+    lib.push(demo.playlist_id, "subsonic", report_file=tmp_path / "missing.txt")
     assert ("Sine Wave Club", "夜のサイン波") in subsonic.playlist_songs(TITLE)
+    assert "# held for review" not in (tmp_path / "missing.txt").read_text("utf-8")
     assert lib.target_review_queue("subsonic") == [] and lib.target_review_queue("plex") == []
 
 

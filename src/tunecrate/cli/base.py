@@ -183,12 +183,13 @@ def _global(
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
-def open_library(*, create: bool = True, set_aside_damaged: bool = False, **overrides):
+def open_library(*, create: bool = True, preview: bool = False, set_aside_damaged: bool = False, **overrides):
     """Open the library with the global options applied. Listing and export commands pass ``create=False``:
-    they create nothing where there is no library (see :meth:`Library.open`)."""
+    they create nothing where there is no library; dry runs that may come before the first load add
+    ``preview=True``: an empty library in memory stands in for the missing one (see :meth:`Library.open`)."""
     from tunecrate.library.library import Library
 
-    return Library.open(storage_root=state.storage, data_root=state.data, create=create,
+    return Library.open(storage_root=state.storage, data_root=state.data, create=create, preview=preview,
                         set_aside_damaged=set_aside_damaged, **overrides)
 
 

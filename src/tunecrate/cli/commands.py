@@ -15,7 +15,7 @@ import typer
 from tunecrate.cli.base import (
     app, confirm_or_refuse, err_console, match_app, note_not_loaded, open_library, print_json, state,
 )
-from tunecrate.core.errors import TunecrateError
+from tunecrate.core.errors import NotFound, TunecrateError
 
 
 # -- loading ----------------------------------------------------------------------
@@ -241,8 +241,9 @@ def sync(
 
     if bool(target) == all_playlists:
         raise typer.BadParameter("give a playlist (or `likes`), or --all")
-    # --all syncs what the library holds: where there is none, it creates nothing and says where it looked.
-    with open_library(create=not all_playlists, **_with_source(source)) as lib, \
+    # --all syncs what the library holds, and a dry run changes nothing: where there is no library,
+    # they create nothing and say where they looked.
+    with open_library(create=not (all_playlists or dry_run), **_with_source(source)) as lib, \
             LoadProgress(err_console()) as progress:
         if all_playlists:
             results = lib.sync_all(dry_run=dry_run, keep_orphans=keep_orphans, progress=progress.on_event)
@@ -485,8 +486,20 @@ def logout() -> None:
     Example:
       tunecrate logout
     """
-    with open_library() as lib:
-        typer.echo("logged out" if lib.logout() else "was not logged in")
+    try:
+        with open_library(create=False) as lib:
+            logged_out = lib.logout()
+    except NotFound:
+        # No catalogue: nothing is created, and a login kept beside where it would be still goes.
+        from tunecrate.core.settings import Settings
+        from tunecrate.sources.spotify_login import logout as forget, token_path
+
+        data_root = Settings.load(storage_root=state.storage, data_root=state.data).data_root
+        logged_out = token_path(data_root).is_file() and forget(token_path(data_root))
+        if not logged_out:
+            typer.echo(f"was not logged in (there is no tunecrate library at {data_root})")
+            return
+    typer.echo("logged out" if logged_out else "was not logged in")
 
 
 # -- demo ----------------------------------------------------------------------------

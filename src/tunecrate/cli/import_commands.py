@@ -6,6 +6,7 @@ imports this module.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -34,7 +35,11 @@ def import_(
     from tunecrate.cli.progress import LoadProgress
     from tunecrate.cli.render import print_import
 
-    with open_library() as lib, LoadProgress(err_console()) as progress:
+    # A dry run creates nothing: where there is no library yet, it plans against an empty one.
+    with open_library(create=not dry_run, preview=dry_run) as lib, LoadProgress(err_console()) as progress:
+        if lib.is_preview:
+            sys.stderr.write(f"note: no tunecrate library at {lib.settings.data_root} and "
+                             f"{lib.settings.storage_root} yet: every list would be new\n")
         report = lib.import_file(path, dry_run=dry_run, keep_orphans=keep_orphans, progress=progress.on_event)
     if as_json:
         print_json(report)

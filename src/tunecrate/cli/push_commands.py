@@ -84,6 +84,12 @@ def _operations_line(plan) -> str:
     return f"{len(ops)} write request(s): " + ", ".join(f"{k} {v}" for k, v in kinds.items())
 
 
+def _left_out(review: int, missing: int) -> str:
+    """``"; not in it: 1 waiting for review, 3 missing"``, or ``""`` when nothing was left out."""
+    parts = [f"{review} waiting for review"] * bool(review) + [f"{missing} missing"] * bool(missing)
+    return f"; not in it: {', '.join(parts)}" if parts else ""
+
+
 def print_push(result) -> None:
     """A push's result for people: the mirror, the plan (dry run) or what was written, review and missing."""
     out = _console()
@@ -106,7 +112,7 @@ def print_push(result) -> None:
         r = result.report
         verb = "created" if r.created else "updated"
         out.print(f"{verb} playlist {r.playlist_id}: added={r.added} removed={r.removed} moved={r.moved} "
-                  f"writes={r.writes} items={r.items}", markup=False)
+                  f"writes={r.writes} items={r.items}{_left_out(len(r.review), len(r.missing))}", markup=False)
         for e in plan.review:
             out.print(f"  review: {_label(e)} → {_item_label(e.item)} ({e.score:.2f})", markup=False)
         for e in plan.missing:
@@ -118,7 +124,8 @@ def print_push(result) -> None:
     for warning in plan.warnings:
         out.print(f"  warning: {warning}", markup=False)
     if result.report_file is not None:
-        out.print(f"missing tracks written to {result.report_file}", markup=False)
+        out.print(f"missing tracks written to {result.report_file} ({len(plan.missing)} missing, "
+                  f"{len(plan.review)} held for review)", markup=False)
 
 
 @app.command()
@@ -129,7 +136,8 @@ def push(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; change nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the report as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", metavar="FILE",
-                                          help="Write the missing tracks there: a Spotify URL, artist and title a line."),
+                                          help="Write the missing tracks there: a Spotify URL, artist and title "
+                                               "a line; the songs held for review follow as # comments."),
     mirror: Optional[Path] = typer.Option(None, "--mirror", metavar="DEST",
                                           help="Plex: first mirror the files into DEST (a folder Plex watches), "
                                                "scan, and match by path."),
@@ -143,7 +151,7 @@ def push(
 
     Example: tunecrate push 37i9dQZF1DXcBWIGoYBM5M --to plex --report missing.txt
     """
-    with open_library() as lib, _Progress() as progress:
+    with open_library(create=False) as lib, _Progress() as progress:
         result = lib.push(playlist, to, name=name, dry_run=dry_run, mirror=mirror, report_file=report,
                           progress=progress)
     if as_json:

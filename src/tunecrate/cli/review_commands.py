@@ -143,7 +143,7 @@ def match_accept(
     Example:
       tunecrate match accept 4uLU6hMCjMI75M1A2tKUQC 2
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         result = lib.match_accept(track_ref, number - 1)
     title = f" ({result.title})" if result.title else ""
     typer.echo(f"pinned {result.track_id}{title} to {result.source}")
@@ -203,7 +203,7 @@ def _review_target(target: str, as_json: bool) -> None:
                                  f"--target {target} --json` to list the queue")
     from tunecrate.cli.target_review import run_target_review
 
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         run_target_review(lib, target, _console())
 
 
@@ -258,7 +258,7 @@ def sources_remove(path: Path = typer.Argument(..., help="A folder added with `t
     Example:
       tunecrate sources remove ~/Music
     """
-    with open_library() as lib:
+    with open_library(create=False) as lib:
         folder = lib.remove_music_folder(path)
     typer.echo(f"removed {folder}")
 

@@ -654,13 +654,31 @@ class PushReport:
         }
 
 
-def missing_report(entries: Iterable[EntryPlan]) -> str:
+def _report_line(track: TrackInfo) -> str:
+    return f"{track.spotify_url or track.track_id}\t{track.artist} - {track.title}"
+
+
+def missing_report(entries: Iterable[EntryPlan], review: Iterable[EntryPlan] = (), target: str = "") -> str:
     """The missing-tracks report as the Spotify → Plex guide writes it: one line per track, its Spotify
-    URL (the track id when it has none), a tab, then ``Artist - Title``."""
-    lines = []
-    for entry in entries:
-        track = entry.track
-        lines.append(f"{track.spotify_url or track.track_id}\t{track.artist} - {track.title}\n")
+    URL (the track id when it has none), a tab, then ``Artist - Title``.
+
+    The songs held for review (``review``: not in the playlist either until the user decides, with
+    ``tunecrate review --target <target>``) follow in a section of ``#`` comment lines, so that a tool
+    reading the guide's lines (and skipping comments) still sees the missing tracks only: a header
+    line, then per song ``# URL<tab>Artist - Title<tab>suggested: Artist - Title (score)``.
+    """
+    lines = [_report_line(entry.track) + "\n" for entry in entries]
+    held = list(review)
+    if held:
+        where = f" --target {target}" if target else " --target"
+        lines.append(f"# held for review, not in the playlist until decided with `tunecrate review{where}`:\n")
+        for entry in held:
+            suggestion = ""
+            if entry.item is not None:
+                label = f"{entry.item.artist} - {entry.item.title}" if entry.item.artist else entry.item.title
+                score = f" ({entry.score:.2f})" if entry.score is not None else ""
+                suggestion = f"\tsuggested: {label}{score}"
+            lines.append(f"# {_report_line(entry.track)}{suggestion}\n")
     return "".join(lines)
 
 

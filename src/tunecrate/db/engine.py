@@ -30,6 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
 from tunecrate.core.errors import CatalogueDamaged, StorageError
@@ -140,6 +141,15 @@ def open_engine(path: Path, *, check: bool = False) -> Engine:
         if reason is not None:
             raise CatalogueDamaged(f"the catalogue {path} is damaged: {reason}", path, reason) from exc
         raise
+    return engine
+
+
+def empty_engine() -> Engine:
+    """An empty catalogue at :data:`SCHEMA_VERSION` in memory (one connection, shared by every
+    thread), for plans that read a library where none exists: nothing is written to disk."""
+    engine = create_engine("sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    event.listen(engine, "connect", _on_connect)
+    migrate(engine, Path(":memory:"))
     return engine
 
 

@@ -42,7 +42,7 @@ from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, Stora
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref, stored_playlist_id
 from tunecrate.core.net import ssl_context
 from tunecrate.core.settings import Settings
-from tunecrate.db.engine import open_engine
+from tunecrate.db.engine import empty_engine, open_engine
 from tunecrate.library.catalogue import Catalogue
 from tunecrate.library.jobs import Jobs
 from tunecrate.library.results import (
@@ -95,6 +95,29 @@ def _all_settings_models() -> list:
     return [*_fetch_settings_models(), *targets.settings_models()]
 
 
+def _missing_tops(*paths: Path) -> list[Path]:
+    """For each of ``paths`` that does not exist, its topmost ancestor that does not exist either:
+    what creating it creates."""
+    tops = []
+    for path in paths:
+        path = Path(os.path.abspath(path))
+        if path.exists() or path.is_symlink():
+            continue
+        while not path.parent.exists() and path.parent != path:
+            path = path.parent
+        tops.append(path)
+    return tops
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when it holds only empty folders (nothing is lost); leave it otherwise."""
+    for root, _dirs, _files in os.walk(folder, topdown=False):
+        try:
+            os.rmdir(root)
+        except OSError:
+            pass
+
+
 class Library:
     """A tunecrate library: catalogue (SQLite), files (storage root), and the components over them.
 
@@ -102,7 +125,10 @@ class Library:
     instances and ``providers`` replaces the recording providers built from
     settings (a Python program's own, or a test's). With ``create`` False
     nothing is created, and a missing catalogue is :class:`NotFound` saying
-    where it was looked for. A damaged or empty catalogue is
+    where it was looked for; with ``preview`` too (a dry run's), where there is
+    no library at all it is an empty catalogue in memory (:attr:`is_preview`),
+    for plans only: nothing is written on disk. A failed opening leaves no
+    folder it created behind. A damaged or empty catalogue is
     :class:`CatalogueDamaged` (what to do in its message), unless
     ``set_aside_damaged`` (``load-local``) moves it aside first
     (:attr:`set_aside`). ``settings_models`` are the settings models of the
@@ -112,7 +138,7 @@ class Library:
 
     def __init__(self, settings: Settings, *, sources: dict[str, Source] | None = None,
                  providers: Sequence[Provider] | None = None, set_aside_damaged: bool = False,
-                 create: bool = True, settings_models: Sequence[type] = ()) -> None:
+                 create: bool = True, preview: bool = False, settings_models: Sequence[type] = ()) -> None:
         if set(settings.unknown_keys()) - {name for model in settings_models for name in model.model_fields}:
             # Only then are the modules' own settings needed to tell a module's key from a typo.
             settings.check_keys([*_all_settings_models(), *settings_models])
@@ -121,20 +147,33 @@ class Library:
         self._lock_path = settings.data_root / "tunecrate.lock"
         #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
         self.set_aside: Path | None = None
+        if settings.ca_bundle:
+            ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line, creating nothing
+        #: True when there is no library and this one is an empty catalogue in memory (``preview``).
+        self.is_preview = False
         if not create and not settings.database_path.exists():
-            raise NotFound(self._no_library())
+            if not preview or self._holds_library():
+                raise NotFound(self._no_library())
+            self.is_preview = True
+        new_folders = [] if not create else _missing_tops(
+            self.layout.tracks_dir, self.layout.tmp_dir, self.layout.playlists_dir, settings.data_root)
         try:
-            if create:
-                self.layout.ensure()
-            self._engine = self._open_catalogue(set_aside_damaged)
-        except OSError as exc:
-            raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
+            if self.is_preview:
+                self._engine = empty_engine()
+            else:
+                if create:
+                    self.layout.ensure()
+                self._engine = self._open_catalogue(set_aside_damaged)
+        except BaseException as exc:
+            for folder in new_folders:
+                _remove_if_empty(folder)
+            if isinstance(exc, OSError):
+                raise StorageError(f"cannot open the library at {settings.data_root}: {exc}") from exc
+            raise
         self._lock = None
         self._lock_depth = 0
         self._lock_guard = threading.RLock()
         self._providers = list(providers) if providers is not None else None
-        if settings.ca_bundle:
-            ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line
         self.sources = SourceRegistry(settings, sources)
         self.catalogue = Catalogue(self._engine, self.layout)
         self.jobs = Jobs(self._engine)
@@ -216,17 +255,25 @@ class Library:
         return Transfers(self.settings, self.exporter, self.services, self.sync_engine, self._writing)
 
     @classmethod
-    def open(cls, *, set_aside_damaged: bool = False, create: bool = True, **overrides: Any) -> Library:
+    def open(cls, *, set_aside_damaged: bool = False, create: bool = True, preview: bool = False,
+             **overrides: Any) -> Library:
         """Open the library described by the environment, with ``overrides`` (see :class:`Settings`).
 
         With ``create`` False (listing and export commands) nothing is created:
-        where no catalogue exists, :class:`NotFound` says where it was looked for.
+        where no catalogue exists, :class:`NotFound` says where it was looked for;
+        with ``preview`` too (dry runs that may run before the first load), an
+        empty library in memory stands in where there is none.
         """
-        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged, create=create)
+        return cls(Settings.load(**overrides), set_aside_damaged=set_aside_damaged, create=create,
+                   preview=preview)
+
+    def _holds_library(self) -> bool:
+        """Whether the storage root holds a library's files (whatever the catalogue)."""
+        return self.layout.tracks_dir.is_dir() or self.layout.playlists_dir.is_dir()
 
     def _no_library(self) -> str:
         s = self.settings
-        if self.layout.tracks_dir.is_dir() or self.layout.playlists_dir.is_dir():
+        if self._holds_library():
             return (f"no tunecrate library catalogue at {s.database_path}, but {s.storage_root} holds a library: "
                     "run `tunecrate load-local` to rebuild its catalogue")
         return (f"no tunecrate library at {s.data_root} and {s.storage_root}; load something first "
@@ -294,6 +341,8 @@ class Library:
         when it is first taken. Raises :class:`LibraryBusy` when another process holds it."""
         from filelock import FileLock, Timeout
 
+        if self.is_preview:
+            raise StorageError(f"no tunecrate library at {self.settings.data_root}: a dry run's preview changes nothing")
         with self._lock_guard:
             if self._lock_depth == 0:
                 lock = FileLock(str(self._lock_path))

@@ -186,7 +186,8 @@ class Transfers:
         ``mirror`` target), Plex is asked to scan it, and the playlist is built from those files. With
         ``dry_run`` nothing is written anywhere (the Plex index cache is refreshed) and the result
         holds the plans. ``report_file`` receives the missing-tracks report (see
-        :func:`~tunecrate.core.service.missing_report`), also when nothing is missing; its folder must
+        :func:`~tunecrate.core.service.missing_report`: the missing tracks, then those held for
+        review), also when nothing is missing; its folder must
         exist (checked before anything is written). Raises :class:`NotFound`, :class:`ConfigurationError`,
         :class:`StorageError` and the service's errors.
         """
@@ -278,9 +279,10 @@ class Transfers:
 
 
 def write_report(path: Path, plan: PlaylistPlan) -> Path:
-    """Write the missing-tracks report of ``plan`` to ``path`` atomically; return the absolute path."""
+    """Write the missing-tracks report of ``plan`` (with its songs held for review) to ``path``
+    atomically; return the absolute path."""
     target = Path(os.fspath(path)).expanduser().absolute()
     with atomic_write(target) as tmp:
-        tmp.write_text(missing_report(plan.missing), encoding="utf-8")
+        tmp.write_text(missing_report(plan.missing, plan.review, plan.target), encoding="utf-8")
     return target
 
