@@ -153,7 +153,8 @@ def test_partner_outage_gives_the_embed_rows_with_a_warning(spotify, web):
     assert {"album", "album_artists", "cover_url", "track_number", "isrc"} <= first.missing
     (warning,) = tracks.warnings
     assert "503" in warning and "entries after the first 100 were left out" in warning
-    assert "album, album artist, track number, disc number and cover tags" in warning
+    assert "downloaded from this read will lack the album, album artist, track number, disc number and cover tags" \
+        in warning and "files already in the library keep theirs" in warning
     assert "none will be removed" in warning
     assert len(web.requests_to(r"^/pathfinder/")) == 3  # the retries, then the embed's rows
     assert not web.requests_to(r"^/embed/track/")  # a fetch reads no track page

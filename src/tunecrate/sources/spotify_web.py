@@ -46,7 +46,7 @@ without the playlist, an empty page before ``totalCount``), the playlist is buil
 partner pages that arrived, else the embed's rows. The list is then
 ``complete=False`` (a sync adds what it sees and prunes nothing), its
 snapshot is ``None``, and one warning says how many entries were left out
-and which tags their files will lack. The fields a track lacks are named
+and which tags the files it downloads will lack. The fields a track lacks are named
 in :attr:`TrackInfo.missing <tunecrate.core.types.TrackInfo.missing>`; this
 source never knows an ISRC.
 
@@ -488,8 +488,8 @@ class SpotifyWebSource:
                          key=list(_TAG_NAMES).index)
         names = [_TAG_NAMES[n] for n in lacking]
         listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-        tags = (f"; their files will lack the {listed} tags until a later sync and `tunecrate retag`"
-                if lacking else "")
+        tags = (f"; tracks downloaded from this read will lack the {listed} tags until a later sync and "
+                f"`tunecrate retag` (files already in the library keep theirs)" if lacking else "")
         warning = (f"playlist {pid} was read from its embed page only, because Spotify's partner API "
                    f"{failed.reason}: {left_out}, and none will be removed from the library{tags}")
         return TrackList(kind="playlist", id=pid, title=_entity_name(entity), entries=entries, skipped=skipped,
