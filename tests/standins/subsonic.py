@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 
 
 def _fold(text: str) -> str:
@@ -62,22 +62,7 @@ class FakeSubsonic(LoopbackServer):
         self.playlists: dict[str, _Playlist] = {}
         self._lock = threading.Lock()
         self._log: list[SubsonicRequest] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(GET=self._serve, POST=self._serve))
 
     # -- the catalogue --------------------------------------------------------------------
 

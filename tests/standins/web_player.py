@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tunecrate.core.errors import ConfigurationError
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 from tunecrate.demo.spotify_server import fake_id
 from tunecrate.sources.spotify_browser import LOGIN_COOKIE, BrowserBinaries, find_binaries, start_browser
 
@@ -114,21 +114,7 @@ class FakeWebPlayer(LoopbackServer):
         self.logins = 0
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._get(self)
-
-            def do_POST(self) -> None:
-                server._post(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(GET=self._get, POST=self._post))
 
     # -- test hooks ------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -41,22 +41,8 @@ class MediaServer(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._files: dict[str, Path] = {}
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:  # keep the terminal clean
-                pass
-
-            def do_HEAD(self) -> None:
-                server._serve(self, head=True)
-
-            def do_GET(self) -> None:
-                server._serve(self, head=False)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(HEAD=lambda handler: self._serve(handler, head=True),
+                                             GET=lambda handler: self._serve(handler, head=False)))
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/media/{quote(name)}"

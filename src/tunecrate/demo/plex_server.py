@@ -52,7 +52,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 
 __all__ = ["FakePlex", "PlexPlaylist", "PlexSection", "PlexTrack"]
 
@@ -126,28 +126,7 @@ class FakePlex(LoopbackServer):
         self.playlists: dict[int, PlexPlaylist] = {}
         self._order: list[PlexTrack] = []
         self._order_key: tuple | None = None
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def do_PUT(self) -> None:
-                fake._serve(self)
-
-            def do_DELETE(self) -> None:
-                fake._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(**dict.fromkeys(("GET", "POST", "PUT", "DELETE"), self._serve)))
 
     # -- the catalogue ------------------------------------------------------------------
 

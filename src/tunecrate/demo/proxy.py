@@ -39,13 +39,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tunecrate.core.net import is_loopback
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 
 __all__ = ["StandInCA", "StandInProxy"]
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                          "proxy-connection", "te", "trailers", "transfer-encoding", "upgrade"})
 _CHUNK = 64 * 1024
+#: The request methods the proxy forwards (plain HTTP, or inside a CONNECT tunnel).
+_METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH")
 
 
 class StandInCA:
@@ -106,24 +108,7 @@ class StandInProxy(LoopbackServer):
         self.ca = ca or StandInCA()
         self._sites: dict[str, _Site] = {}
         self._sites_lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_CONNECT(self) -> None:
-                proxy._connect(self)
-
-            def _any(self) -> None:
-                proxy._plain(self)
-
-            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _any
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(CONNECT=self._connect, **dict.fromkeys(_METHODS, self._plain)))
 
     @property
     def url(self) -> str:
@@ -171,22 +156,9 @@ class StandInProxy(LoopbackServer):
         except (ssl.SSLError, OSError):
             handler.close_connection = True  # the client did not trust us, or hung up
             return
-        proxy = self
-
-        class Inner(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def _any(self) -> None:
-                proxy._forward(self, "https", host, site)
-
-            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _any
-
+        inner = quiet_handler(**dict.fromkeys(_METHODS, lambda tunneled: self._forward(tunneled, "https", host, site)))
         try:
-            Inner(tls, handler.client_address, self._httpd)
+            inner(tls, handler.client_address, self._httpd)
         except (ssl.SSLError, OSError):
             pass
         finally:

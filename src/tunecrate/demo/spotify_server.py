@@ -64,7 +64,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 
 __all__ = [
     "FakeSpotify",
@@ -300,28 +300,7 @@ class FakeSpotify(LoopbackServer):
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> scope
         self._codes: dict[str, dict] = {}  # authorization code -> {"challenge", "redirect_uri", "scope"}
         self._snapshot_counter = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def do_PUT(self) -> None:
-                fake._serve(self)
-
-            def do_DELETE(self) -> None:
-                fake._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(**dict.fromkeys(("GET", "POST", "PUT", "DELETE"), self._serve)))
 
     # -- addresses ----------------------------------------------------------------------
 

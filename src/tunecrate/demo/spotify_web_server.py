@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tunecrate.demo._http import LoopbackServer
+from tunecrate.demo._http import LoopbackServer, quiet_handler
 from tunecrate.demo.spotify_server import FakeSpotify
 from tunecrate.sources.spotify_web import ARTIST_SEPARATOR, DEFAULT_PARTNER_HASH, EMBED_ROW_LIMIT
 
@@ -77,22 +77,7 @@ class FakeSpotifyWeb(LoopbackServer):
         self.token_lifetime_s = token_lifetime_s
         self._tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:
-                server._serve(self)
-
-            def do_POST(self) -> None:
-                server._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(GET=self._serve, POST=self._serve))
 
     # -- addresses ----------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, words
+from tunecrate.demo._http import LoopbackServer, quiet_handler, words
 from tunecrate.demo.media_server import send_file
 
 __all__ = ["FakeYouTube", "MEDIA_HOST", "Video", "WEB_HOSTS"]
@@ -118,25 +118,7 @@ class FakeYouTube(LoopbackServer):
         self._videos: dict[str, Video] = {}
         self._lock = threading.Lock()
         self.visitor_data = "CgtUdW5lY3JhdGVEZW1vKICAgICAAQ%3D%3D"
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._serve(self)
-
-            def do_HEAD(self) -> None:
-                server._serve(self)
-
-            def do_POST(self) -> None:
-                server._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(GET=self._serve, HEAD=self._serve, POST=self._serve))
 
     @property
     def hostnames(self) -> tuple[str, ...]:

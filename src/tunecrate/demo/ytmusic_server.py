@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, words
+from tunecrate.demo._http import LoopbackServer, quiet_handler, words
 
 __all__ = ["FakeYouTubeMusic", "HOST", "Recording"]
 
@@ -158,22 +158,7 @@ class FakeYouTubeMusic(LoopbackServer):
         self._recordings: list[Recording] = []
         self._lock = threading.Lock()
         self.visitor_data = "CgtZVE11c2ljRGVtbyiAgICAgAE%3D"
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._serve(self)
-
-            def do_POST(self) -> None:
-                server._serve(self)
-
-        self._bind(host, port, Handler)
+        self._bind(host, port, quiet_handler(GET=self._serve, POST=self._serve))
 
     def add(self, recording: Recording) -> None:
         """Make ``recording`` findable."""
