@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 
 
 def _fold(text: str) -> str:
@@ -114,11 +114,7 @@ class FakeSubsonic(LoopbackServer):
                 status, body = 404, b"404 page not found"
             else:
                 status, body = 200, json.dumps({"subsonic-response": self._answer(name, params)}).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_body(handler, status, body, {"Content-Type": "application/json" if status == 200 else "text/plain"})
 
     def _answer(self, name: str, params: list[tuple[str, str]]) -> dict:
         first = {k: v for k, v in reversed(params)}

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tunecrate.core.errors import ConfigurationError
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 from tunecrate.demo.spotify_server import fake_id
 from tunecrate.sources.spotify_browser import LOGIN_COOKIE, BrowserBinaries, find_binaries, start_browser
 
@@ -186,13 +186,8 @@ class FakeWebPlayer(LoopbackServer):
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, body: str, content_type: str) -> None:
-    data = body.encode("utf-8")
-    handler.send_response(status)
-    handler.send_header("Content-Type", f"{content_type}; charset=utf-8")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.send_header("Cache-Control", "no-store")
-    handler.end_headers()
-    handler.wfile.write(data)
+    send_body(handler, status, body.encode("utf-8"),
+              {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-store"})
 
 
 def _redirect(handler: BaseHTTPRequestHandler, location: str, cookie: str | None = None) -> None:

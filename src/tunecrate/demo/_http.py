@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -32,6 +32,22 @@ def quiet_handler(**methods: Callable[[BaseHTTPRequestHandler], None]) -> type[B
                                      "log_message": lambda handler, *args: None}
     attributes.update({f"do_{method}": dispatch(serve) for method, serve in methods.items()})
     return type("Handler", (BaseHTTPRequestHandler,), attributes)
+
+
+def send_body(handler: BaseHTTPRequestHandler, status: int, body: bytes,
+              headers: Mapping[str, str] | None = None) -> None:
+    """Answer the request of ``handler`` with ``status``, ``headers``, a ``Content-Length`` and ``body``
+    (left out for a HEAD request). A client that hung up meanwhile ends the connection, nothing more."""
+    try:
+        handler.send_response(status)
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        handler.close_connection = True
 
 
 class LoopbackServer:

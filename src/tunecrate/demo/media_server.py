@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -74,12 +74,7 @@ class MediaServer(LoopbackServer):
 
     @staticmethod
     def _send_error(handler: BaseHTTPRequestHandler, status: int) -> None:
-        body = b"error"
-        handler.send_response(status)
-        handler.send_header("Content-Type", "text/plain")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_body(handler, status, b"error", {"Content-Type": "text/plain"})
 
 
 def copy_body(handler: BaseHTTPRequestHandler, fh: BinaryIO, length: int) -> None:

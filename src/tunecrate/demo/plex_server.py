@@ -52,7 +52,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 
 __all__ = ["FakePlex", "PlexPlaylist", "PlexSection", "PlexTrack"]
 
@@ -217,15 +217,7 @@ class FakePlex(LoopbackServer):
         if length:
             handler.rfile.read(length)
         status, out, body = self._answer(handler.command, path, query, headers)
-        try:
-            handler.send_response(status)
-            for key, value in out.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            handler.close_connection = True
+        send_body(handler, status, body, out)
 
     def _answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> _Response:
         """The answer to one request (``headers`` lower-cased)."""

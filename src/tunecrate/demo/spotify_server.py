@@ -64,7 +64,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 
 __all__ = [
     "FakeSpotify",
@@ -427,15 +427,7 @@ class FakeSpotify(LoopbackServer):
         body = handler.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in handler.headers.items()}
         status, out_headers, payload = self._answer(handler.command, path, query, headers, body)
-        try:
-            handler.send_response(status)
-            for key, value in out_headers.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up
-            handler.close_connection = True
+        send_body(handler, status, payload, out_headers)
 
     def _answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
                 body: bytes) -> _Response:

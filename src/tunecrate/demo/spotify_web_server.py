@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body
 from tunecrate.demo.spotify_server import FakeSpotify
 from tunecrate.sources.spotify_web import ARTIST_SEPARATOR, DEFAULT_PARTNER_HASH, EMBED_ROW_LIMIT
 
@@ -101,15 +101,7 @@ class FakeSpotifyWeb(LoopbackServer):
         body = handler.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in handler.headers.items()}
         status, out_headers, payload = self._answer(handler.command, path, query, headers, body)
-        try:
-            handler.send_response(status)
-            for key, value in out_headers.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            handler.close_connection = True
+        send_body(handler, status, payload, out_headers)
 
     def _answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
                 body: bytes) -> _Response:

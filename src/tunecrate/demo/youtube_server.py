@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler, words
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body, words
 from tunecrate.demo.media_server import send_file
 
 __all__ = ["FakeYouTube", "MEDIA_HOST", "Video", "WEB_HOSTS"]
@@ -329,10 +329,4 @@ class FakeYouTube(LoopbackServer):
 
     @staticmethod
     def _send_text(handler: BaseHTTPRequestHandler, status: int, text: str, content_type: str) -> None:
-        body = text.encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        if handler.command != "HEAD":
-            handler.wfile.write(body)
+        send_body(handler, status, text.encode(), {"Content-Type": content_type})

@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tunecrate.demo._http import LoopbackServer, quiet_handler, words
+from tunecrate.demo._http import LoopbackServer, quiet_handler, send_body, words
 
 __all__ = ["FakeYouTubeMusic", "HOST", "Recording"]
 
@@ -340,8 +340,4 @@ class FakeYouTubeMusic(LoopbackServer):
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_body(handler, status, body, {"Content-Type": content_type})
