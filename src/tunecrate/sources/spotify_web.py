@@ -352,21 +352,16 @@ class SpotifyWebSource:
         entity = self._embed("album", aid).entity
         album = _album_of(entity)
         rows = _rows(entity)
-        entries: list[TrackInfo] = []
-        skipped: list[SkippedEntry] = []
-        for position, row in enumerate(rows):
-            info, reason = _row_info(row)
-            if info is None:
-                skipped.append(SkippedEntry(position, reason, _text(row.get("title")) or None))
-                continue
-            entries.append(_with(info, album=album["name"], album_artists=album["artists"],
-                                 cover_url=album["cover"], release_date=album["date"], track_number=position + 1,
-                                 track_total=len(rows) if len(rows) < EMBED_ROW_LIMIT else None))
+        found, skipped = _embed_entries(rows)
+        entries = [_with(info, album=album["name"], album_artists=album["artists"], cover_url=album["cover"],
+                         release_date=album["date"], track_number=position + 1,
+                         track_total=len(rows) if len(rows) < EMBED_ROW_LIMIT else None)
+                   for position, info in found]
         warnings = ()
         if len(rows) >= EMBED_ROW_LIMIT:
             warnings = (f"Spotify's embed page lists at most {EMBED_ROW_LIMIT} tracks of album {aid}; "
                         "any after them were left out",)
-        return TrackList(kind="album", id=aid, title=album["name"], entries=tuple(entries), skipped=tuple(skipped),
+        return TrackList(kind="album", id=aid, title=album["name"], entries=tuple(entries), skipped=skipped,
                          owner=", ".join(album["artists"]) or None, cover_url=album["cover"], source=self.name,
                          complete=len(rows) < EMBED_ROW_LIMIT, warnings=warnings)
 
@@ -468,15 +463,8 @@ class SpotifyWebSource:
             seen = len(failed.items)
         else:
             rows = _rows(entity)
-            infos: list[TrackInfo] = []
-            skips: list[SkippedEntry] = []
-            for position, row in enumerate(rows):
-                info, reason = _row_info(row)
-                if info is None:
-                    skips.append(SkippedEntry(position, reason, _text(row.get("title")) or None))
-                else:
-                    infos.append(info)
-            entries, skipped, seen = tuple(infos), tuple(skips), len(rows)
+            found, skipped = _embed_entries(rows)
+            entries, seen = tuple(info for _, info in found), len(rows)
         if failed.total is not None:
             left_out = (f"{failed.total - seen} of its {failed.total} entries were left out" if failed.total > seen
                         else "no entry was left out")
@@ -718,6 +706,19 @@ def _track_page_info(track_id: str, entity: dict) -> TrackInfo:
                  release_date=_date(entity.get("releaseDate")), cover_url=_largest(entity.get("coverArt")),
                  known=frozenset({"explicit"} if isinstance(explicit, bool) else ()),
                  never=frozenset({"isrc", "album", "album_artists", "track_number", "track_total", "disc_number"}))
+
+
+def _embed_entries(rows: list[dict]) -> tuple[list[tuple[int, TrackInfo]], tuple[SkippedEntry, ...]]:
+    """An embed page's track rows as ``(position, track)`` pairs and skipped entries, in order."""
+    entries: list[tuple[int, TrackInfo]] = []
+    skipped: list[SkippedEntry] = []
+    for position, row in enumerate(rows):
+        info, reason = _row_info(row)
+        if info is None:
+            skipped.append(SkippedEntry(position, reason, _text(row.get("title")) or None))
+        else:
+            entries.append((position, info))
+    return entries, tuple(skipped)
 
 
 def _partner_entries(items: list) -> tuple[tuple[TrackInfo, ...], tuple[SkippedEntry, ...]]:
