@@ -345,11 +345,11 @@ def _spotify_summary(api: DoctorCheck, login: DoctorCheck, web: DoctorCheck) -> 
 
 def check_browser(settings: Settings) -> DoctorCheck:
     """Chromium renders a page headless, and chromedriver starts and reports ready, when installed."""
-    from tunecrate.sources.spotify_browser import SpotifyBrowserSettings
+    from tunecrate.sources.spotify_browser import SpotifyBrowserSettings, installed_chromium
 
     paths = settings.section(SpotifyBrowserSettings)
-    chromium = _which(paths.chromium, ("chromium", "chromium-browser", "google-chrome", "chrome"))
-    driver = _which(paths.chromedriver, ("chromedriver",))
+    chromium = _configured(paths.chromium) if paths.chromium else installed_chromium()
+    driver = _configured(paths.chromedriver) if paths.chromedriver else shutil.which("chromedriver")
     if chromium is None and driver is None:
         return DoctorCheck("browser", SKIPPED, "Chromium and chromedriver are not installed",
                            fix="only `likes --browser` needs them: install chromium and chromium-driver")
@@ -374,10 +374,9 @@ def check_browser(settings: Settings) -> DoctorCheck:
     return DoctorCheck("browser", OK, "; ".join(found))
 
 
-def _which(configured: str | None, names: tuple[str, ...]) -> str | None:
-    if configured:
-        return shutil.which(configured) or configured
-    return next((found for found in map(shutil.which, names) if found), None)
+def _configured(binary: str) -> str:
+    """A binary a setting names: found on PATH when it is a bare name, else as given (its start shows a bad one)."""
+    return shutil.which(binary) or binary
 
 
 def _start_chromium(binary: str) -> str:

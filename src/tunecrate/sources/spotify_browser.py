@@ -218,6 +218,15 @@ _NO_DRIVER = ("chromedriver not found: install it (Debian/Ubuntu: apt install ch
               "or set TUNECRATE_CHROMEDRIVER")
 
 
+def installed_chromium() -> str | None:
+    """The first of :data:`CHROMIUM_NAMES` on PATH, else (macOS) an installed Chromium or Chrome app; ``None``
+    when there is none."""
+    found = next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+    if found is None and sys.platform == "darwin":
+        found = next((p for p in _MAC_APPS if os.access(p, os.X_OK)), None)
+    return found
+
+
 def find_binaries(chromium: str | None = None, chromedriver: str | None = None, *, proxy: str | None = None,
                   download_root: Path | None = None) -> BrowserBinaries:
     """Chromium and chromedriver: the settings' values, else PATH (see the module docstring).
@@ -229,9 +238,7 @@ def find_binaries(chromium: str | None = None, chromedriver: str | None = None, 
     if chromium:
         browser = _executable(chromium, "TUNECRATE_CHROMIUM")
     else:
-        found = next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
-        if found is None and sys.platform == "darwin":
-            found = next((p for p in _MAC_APPS if os.access(p, os.X_OK)), None)
+        found = installed_chromium()
         if found is None:
             raise ConfigurationError("Chromium not found: install it (Debian/Ubuntu: apt install chromium) "
                                      "or set TUNECRATE_CHROMIUM")
