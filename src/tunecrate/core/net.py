@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["LOOPBACK_NAMES", "TLS_HINT", "bypasses_proxy", "httpx_client", "is_loopback", "load_ca_bundle",
+__all__ = ["LOOPBACK_NAMES", "TLS_HINT", "bypasses_proxy", "check_ca_bundle", "httpx_client", "is_loopback", "load_ca_bundle",
            "requests_session", "ssl_context", "untrusted_certificate"]
 
 #: Host names that always mean this machine.
@@ -116,6 +116,14 @@ def load_ca_bundle(context: ssl.SSLContext, ca_bundle: Path | str) -> None:
     except (ssl.SSLError, OSError) as exc:
         raise ConfigurationError(f"TUNECRATE_CA_BUNDLE: {path} is not a PEM file of certificates "
                                  f"({exc.strerror or exc})") from None
+
+
+def check_ca_bundle(ca_bundle: Path | str) -> None:
+    """Refuse a bad ``ca_bundle`` as :func:`load_ca_bundle` does, reading only that file (not the system
+    store and certifi's, which every client context loads). Raises :class:`ConfigurationError`."""
+    import ssl
+
+    load_ca_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), ca_bundle)
 
 
 def ssl_context(ca_bundle: Path | str | None) -> ssl.SSLContext:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunecrate.core.errors import CatalogueDamaged, LibraryBusy, NotFound, StorageError, TunecrateError
 from tunecrate.core.ids import LIKES, parse_reference, parse_spotify_ref, stored_playlist_id
-from tunecrate.core.net import ssl_context
+from tunecrate.core.net import check_ca_bundle
 from tunecrate.core.settings import Settings
 from tunecrate.db.engine import empty_engine, open_engine
 from tunecrate.library.catalogue import Catalogue
@@ -148,7 +148,7 @@ class Library:
         #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
         self.set_aside: Path | None = None
         if settings.ca_bundle:
-            ssl_context(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line, creating nothing
+            check_ca_bundle(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line, creating nothing
         #: True when there is no library and this one is an empty catalogue in memory (``preview``).
         self.is_preview = False
         if not create and not settings.database_path.exists():
