@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["LOOPBACK_NAMES", "TLS_HINT", "bypasses_proxy", "check_ca_bundle", "httpx_client", "is_loopback", "load_ca_bundle",
-           "requests_session", "ssl_context", "untrusted_certificate"]
+__all__ = ["LOOPBACK_NAMES", "TLS_HINT", "bypasses_proxy", "check_ca_bundle", "httpx_client", "is_loopback",
+           "load_ca_bundle", "requests_session", "ssl_context", "untrusted_certificate"]
 
 #: Host names that always mean this machine.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})

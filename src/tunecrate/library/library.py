@@ -148,7 +148,7 @@ class Library:
         #: Where a damaged catalogue was moved by this opening (``set_aside_damaged``), else ``None``.
         self.set_aside: Path | None = None
         if settings.ca_bundle:
-            check_ca_bundle(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE is refused now, in one line, creating nothing
+            check_ca_bundle(settings.ca_bundle)  # a bad TUNECRATE_CA_BUNDLE: one line now, nothing created
         #: True when there is no library and this one is an empty catalogue in memory (``preview``).
         self.is_preview = False
         if not create and not settings.database_path.exists():
